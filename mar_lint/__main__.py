@@ -1,0 +1,3 @@
+from mar_lint.cli import main
+
+main()

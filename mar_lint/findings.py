@@ -1,0 +1,86 @@
+"""What rules report, as plain data. Reporters turn these into text, JSON or SARIF."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, Union
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+
+@dataclass(frozen=True)
+class SetJson:
+    """Set the value at a JSON pointer inside a JSON member (the pointer's parent must exist)."""
+
+    member: str
+    pointer: str
+    value: Any
+
+
+@dataclass(frozen=True)
+class RemoveMember:
+    member: str
+
+
+@dataclass(frozen=True)
+class RenameMember:
+    member: str
+    new_name: str
+
+
+Edit = Union[SetJson, RemoveMember, RenameMember]
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A change that resolves a problem without guessing.
+
+    `safe` is False when the fix changes the model's contract or picks one of several
+    candidates; such fixes are applied only on request (`--unsafe-fixes`).
+    """
+
+    summary: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a rule found. The engine stamps it with the rule's code, name and severity."""
+
+    message: str
+    member: str | None = None
+    location: str | None = None
+    severity: Severity | None = None  # None: the rule's default severity
+    hint: str | None = None  # how to fix it, when a human has to
+    fix: Fix | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    member: str | None = None
+    location: str | None = None
+    hint: str | None = None
+    fix: Fix | None = None
+
+    @property
+    def fixable(self) -> bool:
+        return self.fix is not None
+
+
+def json_pointer(*parts: object) -> str:
+    """RFC 6901 pointer to a value inside a JSON member: json_pointer("inputs", 0) == "/inputs/0"."""
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)

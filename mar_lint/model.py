@@ -1,0 +1,264 @@
+"""The model inside an archive: manifest, references, signature, graph and weights.
+
+`ModelView` is what every rule receives. It adds to the archive view the facts several rules
+share, each worked out once per archive on first use: a rule that never asks for the graph
+never starts MXNet.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import posixpath
+import zipfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from mar_lint import graph as graph_structure
+from mar_lint.archive import (
+    MANIFEST,
+    ArchiveView,
+    JsonDocument,
+    Member,
+    MemberError,
+    unsafe_path_reason,
+)
+from mar_lint.config import Settings
+from mar_lint.findings import json_pointer
+from mar_lint.manifests import detect_release, release_for
+from mar_lint.params import ParamsError, ParamsIndex, read_params_index
+from mar_lint.sandbox import Sandbox, SandboxFailure
+
+# Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
+REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A manifest `Model` entry that names a file, and the members MMS would match with it."""
+
+    key: str  # "Symbol", "Parameters", "Signature" or "Service"
+    value: Any
+    pointer: str  # where in MANIFEST.json
+    matches: tuple[Member, ...] = ()
+
+
+@dataclass(frozen=True)
+class GraphAnalysis:
+    """What MXNet (in the sandbox) says about the graph, given the signature's input shapes."""
+
+    member: Member
+    input_shapes: dict[str, tuple[int, ...]]
+    mxnet_version: str = ""
+    failure: str | None = None  # the sandbox crashed, hung or ran out of memory
+    load_error: str | None = None  # MXNet refused the graph
+    infer_error: str | None = None  # MXNet could not infer shapes
+    arguments: tuple[str, ...] = ()
+    auxiliary_states: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+    arg_shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
+    aux_shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
+    output_shapes: tuple[tuple[int, ...] | None, ...] = ()
+
+    @property
+    def loaded(self) -> bool:
+        return self.failure is None and self.load_error is None
+
+
+def is_label(name: str) -> bool:
+    """MXNet's naming for loss-layer label inputs (`softmax_label`); MMS binds none of them."""
+    return name == "label" or name.endswith("_label")
+
+
+def known_shape(shape: tuple[int, ...] | None) -> bool:
+    """Shapes MXNet could not infer come back empty or with 0 dimensions."""
+    return bool(shape) and all(dim > 0 for dim in shape)  # type: ignore[union-attr]
+
+
+class ModelView(ArchiveView):
+    def __init__(self, path: Path, settings: Settings, sandbox: Sandbox) -> None:
+        super().__init__(path, settings.limits)
+        self.settings = settings
+        self.sandbox = sandbox
+
+    # -- manifest --------------------------------------------------------------------------
+
+    @cached_property
+    def manifest(self) -> JsonDocument:
+        return self.json(self.in_root(MANIFEST))
+
+    @cached_property
+    def mms_release(self) -> tuple[str, str] | None:
+        """The MMS release whose manifest schema applies, and why: the target given by the
+        user, else the release the manifest was written for. None without a manifest object."""
+        if self.settings.mms_version:
+            return release_for(self.settings.mms_version), "the target MMS version"
+        if self.manifest.ok and isinstance(self.manifest.value, dict):
+            return detect_release(self.manifest.value)
+        return None
+
+    @cached_property
+    def model_entry(self) -> dict[str, Any]:
+        """The manifest's `Model` object, or {} when there is none to read."""
+        manifest = self.manifest.value if self.manifest.ok else None
+        model = manifest.get("Model") if isinstance(manifest, dict) else None
+        return model if isinstance(model, dict) else {}
+
+    @cached_property
+    def references(self) -> dict[str, Reference]:
+        """Each file the manifest names, matched the way MMS matches it (§1.7): against the
+        flattened basenames, as a glob pattern."""
+        flat = self.flattened()
+        found = {}
+        for key in REFERENCE_KEYS:
+            if key not in self.model_entry:
+                continue
+            value = self.model_entry[key]
+            matches: tuple[Member, ...] = ()
+            if isinstance(value, str) and value and unsafe_path_reason(value) is None:
+                pattern = posixpath.normpath(value)
+                matches = tuple(
+                    member
+                    for base, member in sorted(flat.items())
+                    if fnmatch.fnmatchcase(base, pattern)
+                    and (pattern.startswith(".") or not base.startswith("."))  # glob hides dotfiles
+                )
+            found[key] = Reference(key, value, json_pointer("Model", key), matches)
+        return found
+
+    def model_file(self, key: str) -> Member | None:
+        """The member that plays a part ("Signature", "Symbol", "Parameters", "Service"):
+        the one the manifest names if it names exactly one, else the one the conventions of
+        `mxnet-model-export` point at, so a bad reference does not hide the file's own problems."""
+        reference = self.references.get(key)
+        if reference is not None and len(reference.matches) == 1:
+            return reference.matches[0]
+        flat = self.flattened()
+        if key == "Signature":
+            return flat.get("signature.json")
+        suffix = {"Symbol": "-symbol.json", "Parameters": ".params", "Service": ".py"}[key]
+        candidates = [m for base, m in flat.items() if base.endswith(suffix)]
+        return candidates[0] if len(candidates) == 1 else None
+
+    # -- signature -------------------------------------------------------------------------
+
+    @cached_property
+    def signature(self) -> JsonDocument:
+        return self.json(self.model_file("Signature"))
+
+    @cached_property
+    def input_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Signature inputs with well-formed shapes, bound the way MMS binds them: the batch
+        dimension and every other 0 become 1 (§1.5)."""
+        signature = self.signature.value if self.signature.ok else None
+        inputs = signature.get("inputs") if isinstance(signature, dict) else None
+        shapes = {}
+        for entry in inputs if isinstance(inputs, list) else []:
+            if not isinstance(entry, dict) or not isinstance(entry.get("data_name"), str):
+                continue
+            shape = entry.get("data_shape")
+            if isinstance(shape, list) and shape and all(is_dimension(d) for d in shape):
+                shapes[entry["data_name"]] = tuple(max(int(d), 1) for d in shape)
+        return shapes
+
+    # -- graph -----------------------------------------------------------------------------
+
+    @cached_property
+    def symbol(self) -> JsonDocument:
+        return self.json(self.model_file("Symbol"))
+
+    @cached_property
+    def graph_issues(self) -> list[graph_structure.GraphIssue]:
+        """Structural problems found without MXNet; any of them keeps MXNet off the graph."""
+        if not self.symbol.ok:
+            return []
+        return graph_structure.check_graph_structure(self.symbol.value)
+
+    @cached_property
+    def graph(self) -> GraphAnalysis | None:
+        """MXNet's view of the graph, or None when there is no structurally sound graph.
+
+        Raises MXNetUnavailable when mxnet cannot be imported: the engine then reports the
+        rule as skipped instead of passed.
+        """
+        if not self.symbol.ok or self.graph_issues:
+            return None
+        member = self.symbol.member
+        assert member is not None
+        shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
+        text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
+        key = (hashlib.sha256(text.encode()).hexdigest(), json.dumps(shapes, sort_keys=True))
+        if key not in _graph_memo:
+            try:
+                _graph_memo[key] = self.sandbox.run("graph", symbol_json=text, input_shapes=shapes)
+            except SandboxFailure as exc:
+                _graph_memo[key] = {"failure": f"MXNet {exc}"}
+        answer = _graph_memo[key]
+        return GraphAnalysis(
+            member=member,
+            input_shapes=self.input_shapes,
+            mxnet_version=answer.get("mxnet_version", ""),
+            failure=answer.get("failure"),
+            load_error=answer.get("load_error"),
+            infer_error=answer.get("infer_error"),
+            arguments=tuple(answer.get("arguments", ())),
+            auxiliary_states=tuple(answer.get("auxiliary_states", ())),
+            outputs=tuple(answer.get("outputs", ())),
+            arg_shapes={k: _tuple(v) for k, v in answer.get("arg_shapes", {}).items()},
+            aux_shapes={k: _tuple(v) for k, v in answer.get("aux_shapes", {}).items()},
+            output_shapes=tuple(_tuple(s) for s in answer.get("output_shapes", ())),
+        )
+
+    @cached_property
+    def data_inputs(self) -> tuple[str, ...] | None:
+        """The graph arguments MMS must feed: neither weights nor labels. Weights are the
+        `arg:` entries of the params file; without a readable one, the arguments whose shapes
+        the signature's inputs do not explain. None when the graph cannot tell."""
+        graph = self.graph
+        if graph is None or not graph.loaded:
+            return None
+        candidates = [a for a in graph.arguments if not is_label(a)]
+        if isinstance(self.params, ParamsIndex) and self.params.has_names:
+            saved = {t.bare_name for t in self.params.tensors if t.prefix in (None, "arg")}
+            return tuple(a for a in candidates if a not in saved)
+        if graph.infer_error:
+            return None
+        return tuple(
+            a
+            for a in candidates
+            if a in self.input_shapes or not known_shape(graph.arg_shapes.get(a))
+        )
+
+    # -- weights ---------------------------------------------------------------------------
+
+    @cached_property
+    def params(self) -> ParamsIndex | ParamsError | None:
+        """The params file's tensor index, from one streaming pass over the member."""
+        member = self.model_file("Parameters")
+        if member is None:
+            return None
+        try:
+            with self.stream(member) as handle:
+                index = read_params_index(handle, member.size)
+        except ParamsError as exc:
+            return exc
+        except (MemberError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            self.read_results[member.index] = str(exc)
+            return ParamsError(f"cannot read the member: {exc}", 0)
+        self.read_results[member.index] = None  # read to its end: the CRC held
+        return index
+
+
+# Identical graphs with identical inputs (the same model in many archives) are analysed once.
+_graph_memo: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def is_dimension(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _tuple(shape: list[int] | None) -> tuple[int, ...] | None:
+    return None if shape is None else tuple(shape)

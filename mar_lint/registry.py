@@ -1,0 +1,162 @@
+"""Rules and how they come in.
+
+A rule is a function from the model view to problems, wrapped by `@rule` with its code, its
+kebab-case name, its default severity and a one-line summary; its docstring explains why it
+matters and how to fix it (`mar-lint rule CODE` prints it). Rules come in through the
+`mar_lint.rules` entry-point group, built-in ones included, so there is one way in: an entry
+point names a module (every `Rule` at its top level counts) or a single `Rule`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Callable
+
+from mar_lint.findings import Problem, Severity
+
+if TYPE_CHECKING:
+    from mar_lint.model import ModelView
+
+if sys.version_info >= (3, 10):
+    from importlib.metadata import entry_points
+else:  # pragma: no cover - Python 3.9
+    from importlib.metadata import entry_points as _entry_points
+
+    def entry_points(group: str):  # type: ignore[no-redef]
+        return _entry_points().get(group, [])
+
+
+ENTRY_POINT_GROUP = "mar_lint.rules"
+CODE_PATTERN = re.compile(r"^[A-Z]{2,8}[0-9]{3,4}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+Check = Callable[["ModelView"], Iterable[Problem]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    doc: str
+    check: Check | None  # None for the engine's own codes (9xx)
+    needs_mxnet: bool = False
+    on_unreadable: bool = False  # also runs when the file is not a readable archive
+    origin: str = "mar-lint"  # the entry point (plugin) it came from
+
+
+def rule(
+    code: str,
+    name: str,
+    severity: Severity | str,
+    summary: str,
+    *,
+    needs_mxnet: bool = False,
+    on_unreadable: bool = False,
+) -> Callable[[Check], Rule]:
+    """Declare a rule: `@rule("MAR201", "signature-invalid", "error", "...")` over its check."""
+    if not CODE_PATTERN.match(code):
+        raise ValueError(f"rule code {code!r} must be 2-8 capitals and 3-4 digits, like MAR201")
+    if not NAME_PATTERN.match(name):
+        raise ValueError(f"rule name {name!r} must be kebab-case, like signature-invalid")
+
+    def wrap(check: Check) -> Rule:
+        doc = inspect.cleandoc(check.__doc__ or "")
+        if not doc:
+            raise ValueError(f"rule {code} has no docstring: say why it matters and how to fix it")
+        return Rule(code, name, Severity(severity), summary, doc, check, needs_mxnet, on_unreadable)
+
+    return wrap
+
+
+# The engine's own findings, documented like rules so every code a user sees can be explained.
+ENGINE_RULES = (
+    Rule(
+        "MAR901",
+        "rule-crashed",
+        Severity.ERROR,
+        "a rule raised an exception; the other rules still ran",
+        "A rule failed with an unexpected exception on this archive. This is a bug in the\n"
+        "rule (or the plugin that provides it), not necessarily in the archive: report it\n"
+        "with the archive if you can share it. The other rules ran and their findings stand.",
+        None,
+    ),
+    Rule(
+        "MAR902",
+        "mxnet-unavailable",
+        Severity.INFO,
+        "rules that need MXNet were skipped because mxnet cannot be imported",
+        "Graph loading and shape inference need MXNet. Without it, the rules that need it are\n"
+        "skipped, and this finding lists them so a clean run is never mistaken for a pass.\n\n"
+        "Fix: install the extra, `pip install 'mar-lint[mxnet]'` (mxnet 1.9.1 with numpy<1.24,\n"
+        "on Python 3.11 or older).",
+        None,
+    ),
+    Rule(
+        "MAR903",
+        "plugin-failed",
+        Severity.ERROR,
+        "a rule plugin could not be loaded; the other rules still ran",
+        "An entry point in the `mar_lint.rules` group failed to import or does not provide\n"
+        "valid rules. The built-in rules and the other plugins still ran.\n\n"
+        "Fix: reinstall or upgrade the plugin named in the message, or uninstall it.",
+        None,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    origin: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Registry:
+    rules: tuple[Rule, ...]
+    failures: tuple[PluginFailure, ...] = ()
+
+    def get(self, code: str) -> Rule | None:
+        return next((r for r in self.rules if r.code == code), None)
+
+
+def rules_in(target: object, origin: str) -> Iterator[Rule]:
+    """The rules an entry point provides: a Rule, or every Rule at a module's top level."""
+    if isinstance(target, Rule):
+        yield target
+    elif isinstance(target, ModuleType):
+        for value in vars(target).values():
+            if isinstance(value, Rule):
+                yield value
+    else:
+        raise TypeError(f"{origin} points at {type(target).__name__}, not a module or a Rule")
+
+
+def load_registry() -> Registry:
+    """Every rule from every entry point; a plugin that fails is recorded, not fatal."""
+    found: dict[str, Rule] = {r.code: r for r in ENGINE_RULES}
+    failures: list[PluginFailure] = []
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        origin = f"{entry.name} ({entry.value})"
+        try:
+            provided = list(rules_in(entry.load(), origin))
+        except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code
+            failures.append(PluginFailure(origin, f"{type(exc).__name__}: {exc}"))
+            continue
+        for item in provided:
+            if item.code in found:
+                failures.append(
+                    PluginFailure(
+                        origin, f"{item.code} is already provided by {found[item.code].origin}"
+                    )
+                )
+                continue
+            found[item.code] = dataclasses.replace(item, origin=origin)
+    return Registry(tuple(sorted(found.values(), key=lambda r: r.code)), tuple(failures))

@@ -1,0 +1,59 @@
+"""The default output: findings grouped by archive, for people. Plain when not on a terminal
+or when NO_COLOR is set (rich honours both)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from rich.console import Console
+from rich.text import Text
+
+from mar_lint.findings import Finding, Severity
+from mar_lint.registry import Registry
+from mar_lint.runner import ArchiveReport, summarize
+
+STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+
+
+def finding_text(finding: Finding) -> Text:
+    # Text objects, never markup strings: messages quote shapes like [1, 3, 224, 224].
+    where = ":".join(part for part in (finding.member, finding.location) if part)
+    line = Text("  ")
+    line.append(f"{finding.severity.value:<8}", STYLES[finding.severity])
+    line.append(f"{finding.code} ", "bold")
+    line.append(f"{finding.name}", "dim")
+    if where:
+        line.append(f"  {where}", "magenta")
+    line.append(f"\n    {finding.message}")
+    if finding.fix is not None:
+        how = "mar-lint repack" if finding.fix.safe else "mar-lint repack --unsafe-fixes"
+        line.append(f"\n    fix: {finding.fix.summary} ({how})", "green")
+    elif finding.hint:
+        line.append(f"\n    hint: {finding.hint}", "green")
+    return line
+
+
+def render(reports: list[ArchiveReport], registry: Registry, stream: TextIO) -> None:
+    console = Console(file=stream, highlight=False, soft_wrap=not stream.isatty())
+    for report in reports:
+        title = Text(report.path, "bold underline")
+        if report.mms_release:
+            title.append(f"  (MMS {report.mms_release} manifest)", "dim")
+        console.print(title)
+        if not report.findings:
+            console.print(Text("  no problems found", "green"))
+        for finding in report.findings:
+            console.print(finding_text(finding))
+    totals = summarize(reports)
+    summary = Text(f"\nChecked {_count(totals['archives'], 'archive')}: ", "bold")
+    summary.append(
+        f"{totals['errors']} errors", STYLES[Severity.ERROR] if totals["errors"] else "green"
+    )
+    summary.append(f", {totals['warnings']} warnings, {totals['info']} info")
+    if totals["fixable"]:
+        summary.append(f"; {totals['fixable']} fixable with `mar-lint repack`")
+    console.print(summary)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"

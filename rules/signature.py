@@ -1,0 +1,166 @@
+"""signature.json: the request and response contract MMS builds the service API from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from mar_lint.findings import Fix, Problem, SetJson, Severity, json_pointer
+from mar_lint.model import ModelView, is_dimension
+from mar_lint.registry import rule
+
+MIME_TYPES = ("image/jpeg", "application/json")
+MIME_ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "jpg": "image/jpeg",
+    "json": "application/json",
+    "text/json": "application/json",
+    "application/x-json": "application/json",
+}
+
+
+def _entries(signature: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Well-formed `inputs`/`outputs` entries with their index."""
+    entries = signature.get(key) if isinstance(signature, dict) else None
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("data_shape"), list):
+            yield index, entry
+
+
+@rule(
+    "MAR201", "signature-invalid", "error", "signature missing, not JSON, or of the wrong structure"
+)
+def signature_invalid(view: ModelView) -> Iterator[Problem]:
+    """MMS reads `signature.json` to bind the graph's inputs and to build its API: it needs
+    `inputs` and `outputs` lists of `{"data_name": str, "data_shape": [int, ...]}` and
+    `input_type`/`output_type` strings. A malformed signature fails the export, or worse,
+    the server at load time with a raw Python exception.
+
+    Fix: write the signature as in the MMS docs, e.g.
+    `{"inputs": [{"data_name": "data", "data_shape": [0, 3, 224, 224]}], "input_type":
+    "image/jpeg", "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}],
+    "output_type": "application/json"}`.
+    """
+    document = view.signature
+    if document.member is None:
+        reference = view.references.get("Signature")
+        if reference is None or not isinstance(reference.value, str) or not reference.value:
+            yield Problem("the archive has no signature.json")
+        return  # a reference to a file that is not there is MAR103's finding
+    member = document.member.name
+    if document.error:
+        yield Problem(f"signature cannot be read: {document.error}", member=member)
+        return
+    signature = document.value
+    if not isinstance(signature, dict):
+        yield Problem(
+            f"the signature is a JSON {type(signature).__name__}, not an object", member=member
+        )
+        return
+    for key in ("input_type", "output_type"):
+        if not isinstance(signature.get(key), str):
+            state = "is missing" if key not in signature else "is not a string"
+            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
+    for key in ("inputs", "outputs"):
+        entries = signature.get(key)
+        if not isinstance(entries, list) or not entries:
+            state = "is missing" if key not in signature else "is not a non-empty list"
+            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
+            continue
+        for index, entry in enumerate(entries):
+            for message, location in _entry_problems(entry, (key, index)):
+                yield Problem(f"{key}[{index}]: {message}", member=member, location=location)
+
+
+def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]]:
+    if not isinstance(entry, dict):
+        yield f"is a JSON {type(entry).__name__}, not an object", json_pointer(*at)
+        return
+    if not isinstance(entry.get("data_name"), str) or not entry["data_name"]:
+        yield "`data_name` must be a non-empty string", json_pointer(*at, "data_name")
+    shape = entry.get("data_shape")
+    if not isinstance(shape, list) or not shape:
+        yield "`data_shape` must be a non-empty list of dimensions", json_pointer(*at, "data_shape")
+        return
+    for position, dim in enumerate(shape):
+        if not is_dimension(dim):
+            yield (
+                f"dimension {position} is {dim!r}; dimensions are integers >= 0",
+                json_pointer(*at, "data_shape", position),
+            )
+
+
+@rule(
+    "MAR202",
+    "mime-type",
+    "error",
+    "input_type or output_type is not image/jpeg or application/json",
+)
+def mime_type(view: ModelView) -> Iterator[Problem]:
+    """MMS 0.x accepts exactly two MIME types, `image/jpeg` and `application/json`; the export
+    refuses any other, and a hand-edited signature with another type makes every request
+    fail with HTTP 500 "Service setting error".
+
+    Fix: use one of the two types; `mar-lint repack` rewrites known aliases (`image/jpg`,
+    `image/pjpeg`, `json`, `text/json`, parameters such as `; charset=utf-8`).
+    """
+    signature = view.signature.value if view.signature.ok else None
+    if not isinstance(signature, dict):
+        return
+    member = view.signature.member.name  # type: ignore[union-attr]
+    for key in ("input_type", "output_type"):
+        value = signature.get(key)
+        if not isinstance(value, str) or value in MIME_TYPES:
+            continue
+        bare = value.split(";", 1)[0].strip().lower()
+        canonical = bare if bare in MIME_TYPES else MIME_ALIASES.get(bare)
+        fix = None
+        if canonical:
+            fix = Fix(
+                f"set {key} to {canonical!r}", (SetJson(member, json_pointer(key), canonical),)
+            )
+        yield Problem(
+            f"`{key}` is {value!r}; MMS accepts only {' or '.join(MIME_TYPES)}",
+            member=member,
+            location=json_pointer(key),
+            fix=fix,
+        )
+
+
+@rule("MAR203", "batch-dimension", "error", "the first dimension of a data_shape is not 0")
+def batch_dimension(view: ModelView) -> Iterator[Problem]:
+    """MMS treats the first dimension of every `data_shape` as the batch axis and overwrites
+    it with 1 when it binds the graph (MMS issue #45). By convention it is written as 0,
+    "any batch". A 1 works but advertises a fixed batch; any other number usually means the
+    batch axis was left out (`[3, 224, 224]`), and MMS then silently binds `[1, 224, 224]`.
+
+    Fix: write 0 as the first dimension; when the batch axis is missing, insert it:
+    `[0, 3, 224, 224]`. `mar-lint repack` turns a leading 1 into 0.
+    """
+    signature = view.signature.value if view.signature.ok else None
+    member = view.signature.member.name if view.signature.member else None
+    for key in ("inputs", "outputs"):
+        for index, entry in _entries(signature, key):
+            shape = entry["data_shape"]
+            if not shape or not is_dimension(shape[0]) or shape[0] == 0:
+                continue
+            location = json_pointer(key, index, "data_shape", 0)
+            name = entry.get("data_name")
+            if shape[0] == 1:
+                yield Problem(
+                    f"{key}[{index}] {name!r} has batch dimension 1 in {shape}; write 0 (any batch)",
+                    member=member,
+                    location=location,
+                    severity=Severity.WARNING,
+                    fix=Fix("set the batch dimension to 0", (SetJson(member, location, 0),)),  # type: ignore[arg-type]
+                )
+            else:
+                yield Problem(
+                    f"{key}[{index}] {name!r} has {shape[0]} as its first dimension in {shape}: MMS "
+                    "takes it for the batch axis and binds 1 instead",
+                    member=member,
+                    location=location,
+                    hint=f"if the batch axis is missing, insert it: {[0] + shape}",
+                )

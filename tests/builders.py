@@ -1,0 +1,195 @@
+"""Build real model archives for tests: real MXNet exports (random weights) in real zips.
+
+Nothing here is mocked: graphs and weights come from `HybridBlock.export`, archives from
+`zipfile`, and broken archives from real bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+MemberList = Iterable[tuple[str, Union[bytes, str]]]
+
+VISION_SERVICE = '''\
+"""Image classification service for MMS 0.4."""
+from mms.model_service.mxnet_vision_service import MXNetVisionService
+
+
+class ClassifierService(MXNetVisionService):
+    """Top-5 classes for one JPEG image."""
+
+    def _postprocess(self, data):
+        return super(ClassifierService, self)._postprocess(data)
+'''
+
+JSON_SERVICE = '''\
+"""Tabular model service for MMS 0.4."""
+from mms.model_service.mxnet_model_service import MXNetBaseService
+
+
+class TabularService(MXNetBaseService):
+    def _preprocess(self, data):
+        return super(TabularService, self)._preprocess(data)
+'''
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    """One network exported by MXNet: its graph JSON, its weights, and its I/O shapes."""
+
+    name: str
+    symbol: bytes
+    params: bytes
+    input_name: str
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    vision: bool
+
+    @property
+    def output_name(self) -> str:
+        """The graph's output as MXNet names it (`list_outputs()`)."""
+        graph = json.loads(self.symbol)
+        return graph["nodes"][graph["heads"][0][0]]["name"] + "_output"
+
+
+def export_model(
+    net: Any, name: str, input_shape: tuple[int, ...], workdir: Path, vision: bool
+) -> ExportedModel:
+    """Export a gluon network with random weights the way users do (`HybridBlock.export`)."""
+    import mxnet as mx
+
+    mx.random.seed(7)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    out = net(mx.nd.random.uniform(shape=input_shape))
+    prefix = workdir / name
+    net.export(str(prefix), epoch=0)
+    return ExportedModel(
+        name=name,
+        symbol=(workdir / f"{name}-symbol.json").read_bytes(),
+        params=(workdir / f"{name}-0000.params").read_bytes(),
+        input_name="data",
+        input_shape=input_shape,
+        output_shape=tuple(out.shape),
+        vision=vision,
+    )
+
+
+def mlp(workdir: Path) -> ExportedModel:
+    """A small tabular MLP with BatchNorm (auxiliary states) and JSON input."""
+    from mxnet.gluon import nn
+
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Dense(32, activation="relu"), nn.BatchNorm(), nn.Dense(5))
+    return export_model(net, "tabular", (1, 12), workdir, vision=False)
+
+
+def tiny_cnn(workdir: Path) -> ExportedModel:
+    """A digits classifier small enough to commit: 1x28x28 images, 10 classes."""
+    from mxnet.gluon import nn
+
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(
+            nn.Conv2D(4, 3, activation="relu"),
+            nn.MaxPool2D(2),
+            nn.Conv2D(8, 3, activation="relu"),
+            nn.MaxPool2D(2),
+            nn.Flatten(),
+            # in_units fixes the weight shape in the graph, as in most zoo classifiers: a
+            # signature with another image size then fails shape inference (MMS #52).
+            nn.Dense(10, in_units=8 * 5 * 5),
+        )
+    return export_model(net, "digits", (1, 1, 28, 28), workdir, vision=True)
+
+
+def zoo_model(name: str, workdir: Path) -> ExportedModel:
+    """A gluon model-zoo network with random weights (no download)."""
+    from mxnet.gluon.model_zoo import vision
+
+    net = vision.get_model(name, pretrained=False, classes=1000)
+    return export_model(net, name.replace(".", "_"), (1, 3, 224, 224), workdir, vision=True)
+
+
+@dataclass
+class ArchiveSpec:
+    """The members of a legacy `.model` archive as `mxnet-model-export` (MMS 0.4) writes
+    them; tests change fields to make realistic mistakes."""
+
+    model: ExportedModel
+    manifest: dict[str, Any] = field(default_factory=dict)
+    signature: dict[str, Any] = field(default_factory=dict)
+    extra: list[tuple[str, bytes | str]] = field(default_factory=list)
+    drop: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        model = self.model
+        prefix = model.name
+        self.manifest = {
+            "Model-Archive-Version": 0.2,
+            "Model-Archive-Description": prefix,
+            "Model-Server": 0.4,
+            "Model": {
+                "Parameters": f"{prefix}-0000.params",
+                "Symbol": f"{prefix}-symbol.json",
+                "Signature": "signature.json",
+                "Description": prefix,
+                "Model-Format": "MXNet-Symbolic",
+                "Model-Name": prefix,
+                "Service": "service.py",
+            },
+            "Engine": {"MXNet": ["int", 10901]},
+            **self.manifest,
+        }
+        mime = "image/jpeg" if model.vision else "application/json"
+        self.signature = {
+            "inputs": [{"data_name": model.input_name, "data_shape": [0, *model.input_shape[1:]]}],
+            "input_type": mime,
+            "outputs": [
+                {"data_name": model.output_name, "data_shape": [0, *model.output_shape[1:]]}
+            ],
+            "output_type": "application/json",
+            **self.signature,
+        }
+
+    def members(self) -> list[tuple[str, bytes | str]]:
+        prefix = self.model.name
+        members: list[tuple[str, bytes | str]] = [
+            ("signature.json", json.dumps(self.signature, indent=2)),
+            (f"{prefix}-symbol.json", self.model.symbol),
+            (f"{prefix}-0000.params", self.model.params),
+            ("service.py", VISION_SERVICE if self.model.vision else JSON_SERVICE),
+            ("MANIFEST.json", json.dumps(self.manifest, indent=4)),
+        ]
+        if self.model.vision:
+            members.append(
+                ("synset.txt", "".join(f"class_{i}\n" for i in range(self.model.output_shape[1])))
+            )
+        return [(n, d) for n, d in members if n not in self.drop] + list(self.extra)
+
+    def write(self, path: Path, compression: int = zipfile.ZIP_STORED) -> Path:
+        return write_zip(path, self.members(), compression)
+
+    def write_folder(self, path: Path) -> Path:
+        for name, data in self.members():
+            target = path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data.encode() if isinstance(data, str) else data)
+        return path
+
+
+def write_zip(path: Path, members: MemberList, compression: int = zipfile.ZIP_STORED) -> Path:
+    """A real zip with fixed timestamps, so the same members give the same bytes."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2018, 5, 24, 0, 0, 0))
+            info.compress_type = compression
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return path

@@ -1,0 +1,67 @@
+"""The engine: a crashing rule, MXNet missing, MXNet only when a rule needs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from builders import ArchiveSpec
+
+from mar_lint.config import Settings
+from mar_lint.findings import Problem
+from mar_lint.registry import Registry, load_registry, rule
+from mar_lint.runner import Checker
+
+
+@rule("ZZZ001", "always-raises", "warning", "a rule with a bug")
+def always_raises(view):
+    """A broken third-party rule."""
+    yield Problem("first problem")
+    raise KeyError("Model")
+
+
+def test_a_crashing_rule_is_one_finding_and_the_others_run(tmp_path, mlp_model):
+    path = ArchiveSpec(mlp_model, signature={"input_type": "image/jpg"}).write(tmp_path / "m.model")
+    builtin = load_registry()
+    registry = Registry(builtin.rules + (always_raises,))
+    with Checker(registry, Settings(select=("MAR", "ZZZ"))) as checker:
+        report = checker.check(path)
+    codes = [f.code for f in report.findings]
+    assert codes == ["MAR202", "MAR901", "ZZZ001"]
+    crash = report.findings[1]
+    assert "ZZZ001 (always-raises)" in crash.message and "KeyError" in crash.message
+
+
+def test_mxnet_rules_skipped_loudly_when_mxnet_cannot_be_imported(tmp_path, mlp_model):
+    """A broken mxnet (here: one that fails to import, like mxnet with numpy >= 1.24) must
+    not look like a pass."""
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    shadow = tmp_path / "shadow" / "mxnet"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        "raise ImportError(\"module 'numpy' has no attribute 'bool'\")\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(shadow.parent))
+    run = subprocess.run(
+        [sys.executable, "-m", "mar_lint", "check", "--format", "json", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr
+    [finding] = json.loads(run.stdout)["archives"][0]["findings"]
+    assert (finding["code"], finding["severity"]) == ("MAR902", "info")
+    assert "MAR204, MAR205, MAR301, MAR302" in finding["message"]
+    assert "mar-lint[mxnet]" in finding["hint"]
+
+
+def test_mxnet_starts_only_when_a_rule_needs_it(tmp_path, mlp_model):
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    with Checker(
+        load_registry(),
+        Settings(select=("MAR0", "MAR1", "MAR2", "MAR5"), ignore=("MAR204", "MAR205")),
+    ) as checker:
+        assert checker.check(path).findings == []
+        assert checker.sandbox._child is None

@@ -1,0 +1,41 @@
+"""MAR501 engine-version and MAR502 engine-incompatible."""
+
+from __future__ import annotations
+
+import pytest
+from builders import ArchiveSpec
+from conftest import check
+
+
+@pytest.mark.parametrize("value", [0.12, "1.1.0", ["int", 10901]])
+def test_every_form_mms_wrote_is_valid(tmp_path, mlp_model, value):
+    result = check(
+        ArchiveSpec(mlp_model, manifest={"Engine": {"MXNet": value}}).write(tmp_path / "m.model")
+    )
+    assert result.only("MAR501") == []
+
+
+@pytest.mark.parametrize("value", [None, "latest", ["str", "1.9.1"], True])
+def test_unparseable_engine(tmp_path, mlp_model, value):
+    engine = {} if value is None else {"MXNet": value}
+    result = check(ArchiveSpec(mlp_model, manifest={"Engine": engine}).write(tmp_path / "m.model"))
+    [finding] = result.only("MAR501")
+    assert finding["location"] == "/Engine/MXNet" and finding["fixable"]
+
+
+def test_engine_older_than_the_graph_is_a_warning(tmp_path, mlp_model):
+    spec = ArchiveSpec(mlp_model, manifest={"Engine": {"MXNet": "1.1.0"}})
+    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR502")
+    assert finding["severity"] == "warning"
+    assert (
+        finding["message"] == "the graph was saved by MXNet 1.9.1, but Engine.MXNet declares 1.1.0"
+    )
+
+
+def test_target_older_than_the_graph_is_an_error(tmp_path, mlp_model):
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    result = check(path, args=("--mxnet-version", "1.2.0"))
+    [finding] = result.only("MAR502")
+    assert "newer than the target MXNet 1.2.0" in finding["message"]
+    assert result.exit_code == 1
+    assert check(path, args=("--mxnet-version", "1.9.1")).only("MAR502") == []
