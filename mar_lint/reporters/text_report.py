@@ -47,9 +47,9 @@ def render(reports: list[ArchiveReport], registry: Registry, stream: TextIO) -> 
     totals = summarize(reports)
     summary = Text(f"\nChecked {_count(totals['archives'], 'archive')}: ", "bold")
     summary.append(
-        f"{totals['errors']} errors", STYLES[Severity.ERROR] if totals["errors"] else "green"
+        _count(totals["errors"], "error"), STYLES[Severity.ERROR] if totals["errors"] else "green"
     )
-    summary.append(f", {totals['warnings']} warnings, {totals['info']} info")
+    summary.append(f", {_count(totals['warnings'], 'warning')}, {totals['info']} info")
     if totals["fixable"]:
         summary.append(f"; {totals['fixable']} fixable with `mar-lint repack`")
     console.print(summary)
