@@ -28,7 +28,11 @@ class SetJson:
 
 @dataclass(frozen=True)
 class RemoveMember:
+    """Drop a member; `index` picks one copy of a duplicated name (its archive position),
+    None drops every copy."""
+
     member: str
+    index: int | None = None
 
 
 @dataclass(frozen=True)
