@@ -9,6 +9,12 @@ checked in pure Python first; an empty result means the graph can go to MXNet (i
 Behaviour verified against mxnet 1.9.1 with every malformed graph run in a subprocess; see
 `tests/test_graph_structure.py`. The validator is iterative (no recursion over nodes or
 subgraphs) and linear in the size of the document.
+
+What needs MXNet's operator registry stays with the sandbox: whether an operator exists, how
+many inputs it takes and what its parameters mean (a FullyConnected with a single input loads,
+fails infer_shape, and crashes simple_bind). Only BatchNorm-like operators, whose missing
+auxiliary inputs crash list_arguments(), and the location parameters of control-flow
+operators are checked here.
 """
 
 from __future__ import annotations
@@ -29,8 +35,7 @@ __all__ = [
 # dmlc's JSONObjectReadHelper refuses any other key ("JSONReader: Unknown field ...").
 _GRAPH_KEYS = frozenset({"nodes", "arg_nodes", "node_row_ptr", "heads", "attrs"})
 _NODE_KEYS = frozenset(
-    {"op", "name", "inputs", "attrs", "attr", "param", "control_deps", "subgraphs",
-     "backward_source_id"}
+    "op name inputs attrs attr param control_deps subgraphs backward_source_id".split()
 )
 _ATTR_MAPS = ("param", "attr", "attrs")  # all must be string -> string maps
 
@@ -54,8 +59,9 @@ _ANY_TYPES: dict[str, Callable[[Any], bool]] = {
     "str": lambda v: isinstance(v, str),
     "list_int": lambda v: isinstance(v, list) and all(_is_int(x) for x in v),
     "list_str": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-    "list_shape": lambda v: isinstance(v, list)
-    and all(isinstance(s, list) and all(_is_int(x) for x in s) for s in v),
+    "list_shape": lambda v: (
+        isinstance(v, list) and all(isinstance(s, list) and all(_is_int(x) for x in s) for s in v)
+    ),
 }
 
 # Operators whose last inputs are auxiliary states (FMutateInputs), with their full input
@@ -109,12 +115,11 @@ _OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
     "_contrib_calibrate_entropy": ("threshold", "divergence"),
     "_contrib_hawkesll": ("output", "out_state"),
     "_contrib_quantize_asym": ("output", "scale", "shift"),
-    **dict.fromkeys(
-        (f"_contrib_quantized_{op}" for op in (
-            "conv", "fully_connected", "pooling", "act", "concat", "batch_norm",
-            "elemwise_add", "elemwise_mul", "flatten")),
-        _MIN_MAX,
-    ),
+    **{
+        f"_contrib_quantized_{op}": _MIN_MAX
+        for op in "conv fully_connected pooling act concat batch_norm elemwise_add elemwise_mul "
+        "flatten".split()
+    },
 }
 
 
@@ -144,8 +149,9 @@ def check_graph_structure(doc: object, *, max_nodes: int = 200_000) -> list[Grap
     try:
         checker.run(doc)
     except Exception as exc:  # fail closed: a graph we could not check is not safe
-        checker.add("", f"the graph could not be validated ({type(exc).__name__}); "
-                        "treat it as unsafe")
+        checker.add(
+            "", f"the graph could not be validated ({type(exc).__name__}); treat it as unsafe"
+        )
     return checker.issues
 
 
@@ -154,8 +160,13 @@ def saved_version(doc: object) -> int | None:
     (["int", N]); None if absent/malformed."""
     attrs = doc.get("attrs") if isinstance(doc, dict) else None
     value = attrs.get("mxnet_version") if isinstance(attrs, dict) else None
-    if (isinstance(value, list) and len(value) == 2 and value[0] == "int"
-            and _is_int(value[1]) and 0 <= value[1] < _INT32):
+    if (
+        isinstance(value, list)
+        and len(value) == 2
+        and value[0] == "int"
+        and _is_int(value[1])
+        and 0 <= value[1] < _INT32
+    ):
         return value[1]
     return None
 
@@ -257,14 +268,18 @@ def _shape_problem(key: str, text: str) -> str | None:
         return f"has {len(dims)} dimensions; more than {_MAX_NDIM} is not a real tensor"
     big = [d for d in dims if abs(d) > _MAX_DIM]
     if big:
-        return (f"has dimension {_describe(big[0])}, beyond 2^31-1: MXNet truncates it to 32 "
-                "bits or allocates it before failing")
+        return (
+            f"has dimension {_describe(big[0])}, beyond 2^31-1: MXNet truncates it to 32 "
+            "bits or allocates it before failing"
+        )
     elements = 1
     for dim in dims:
         elements *= max(dim, 1)
     if elements > _MAX_ELEMENTS:
-        return (f"describes {elements} elements; MXNet 1.9.1 (built without "
-                "INT64_TENSOR_SIZE) cannot index tensors of 2^31-1 elements or more")
+        return (
+            f"describes {elements} elements; MXNet 1.9.1 (built without "
+            "INT64_TENSOR_SIZE) cannot index tensors of 2^31-1 elements or more"
+        )
     return None
 
 
@@ -276,8 +291,12 @@ def _count_param(attrs: dict, key: str) -> int | None:
 
 def _row_ptr_counts(row_ptr: object, nodes: list) -> list[int] | None:
     """Outputs per node from a well-formed node_row_ptr, else None."""
-    if not (isinstance(row_ptr, list) and len(row_ptr) == len(nodes) + 1
-            and all(_is_int(x) for x in row_ptr) and row_ptr[0] == 0):
+    if not (
+        isinstance(row_ptr, list)
+        and len(row_ptr) == len(nodes) + 1
+        and all(_is_int(x) for x in row_ptr)
+        and row_ptr[0] == 0
+    ):
         return None
     counts = [b - a for a, b in zip(row_ptr, row_ptr[1:])]
     return None if any(c < 0 for c in counts) else counts
@@ -314,8 +333,9 @@ class _Node:
         self.op = op  # None when the node is unusable (not an object, bad op)
 
     def label(self, index: int) -> str:
-        return f"node {_describe(self.name)} (#{index})" if self.name is not None else \
-            f"node #{index}"
+        return (
+            f"node {_describe(self.name)} (#{index})" if self.name is not None else f"node #{index}"
+        )
 
 
 _BAD_NODE = _Node(None, None)
@@ -327,8 +347,8 @@ class _Checker:
 
     def __init__(self, max_nodes: int, version: int | None) -> None:
         self.issues: list[GraphIssue] = []
-        # MXNet upgrades legacy graphs (no version: 0.8.0) before anything else runs
-        self.upgraded = version is None or version < _AUX_UPGRADE_VERSION
+        # loading a graph older than 0.9.0 (no version means 0.8.0) adds its aux inputs
+        self.aux_inputs_added = version is None or version < _AUX_UPGRADE_VERSION
         self.budget = max_nodes  # nodes left, over the graph and all its subgraphs
         self.max_nodes = max_nodes
 
@@ -347,8 +367,11 @@ class _Checker:
             return []
         for key in doc:
             if key not in _GRAPH_KEYS:
-                self.add(_join(ptr, key), f"unknown key {_describe(key)}: MXNet refuses graph "
-                                          f"keys other than {', '.join(sorted(_GRAPH_KEYS))}")
+                self.add(
+                    _join(ptr, key),
+                    f"unknown key {_describe(key)}: MXNet refuses graph "
+                    f"keys other than {', '.join(sorted(_GRAPH_KEYS))}",
+                )
         for key in ("nodes", "arg_nodes", "heads"):
             if key not in doc:
                 self.add(ptr, f"the graph has no {key!r}, which MXNet requires")
@@ -361,15 +384,17 @@ class _Checker:
             return []
         if len(nodes) > self.budget:
             if self.budget >= 0:  # report once
-                self.add(f"{ptr}/nodes", f"the graph has more than {self.max_nodes} nodes "
-                                         "(counting subgraphs); too big to load safely")
+                self.add(
+                    f"{ptr}/nodes",
+                    f"the graph has more than {self.max_nodes} nodes "
+                    "(counting subgraphs); too big to load safely",
+                )
             self.budget = -1
             return []
         self.budget -= len(nodes)
 
         subgraphs: list[tuple[object, str, int]] = []
-        infos = [self.node(n, f"{ptr}/nodes/{i}", i, depth, subgraphs)
-                 for i, n in enumerate(nodes)]
+        infos = [self.node(n, f"{ptr}/nodes/{i}", i, depth, subgraphs) for i, n in enumerate(nodes)]
         self.duplicate_names(infos, ptr)
         counts = self.output_counts(doc, nodes, infos, ptr)
         missing_row_ptr = "node_row_ptr" not in doc
@@ -382,9 +407,11 @@ class _Checker:
                     edges.append((i, target, "inputs", j))
             deps = node.get("control_deps", []) if isinstance(node, dict) else []
             if not isinstance(deps, list):
-                self.add(f"{ptr}/nodes/{i}/control_deps", f"'control_deps' of "
-                         f"{infos[i].label(i)} must be an array of node ids, not "
-                         f"{_describe(deps)}")
+                self.add(
+                    f"{ptr}/nodes/{i}/control_deps",
+                    f"'control_deps' of {infos[i].label(i)} must be an array of node ids, "
+                    f"not {_describe(deps)}",
+                )
                 continue
             for j, dep in enumerate(deps):
                 # A node depending on itself is ignored by MXNet (verified: loads, binds, runs);
@@ -402,71 +429,99 @@ class _Checker:
             self.arg_nodes(doc["arg_nodes"], f"{ptr}/arg_nodes", infos)
         return subgraphs
 
-    def node(self, node: object, ptr: str, i: int, depth: int,
-             subgraphs: list[tuple[object, str, int]]) -> _Node:
+    def node(
+        self, node: object, ptr: str, i: int, depth: int, subgraphs: list[tuple[object, str, int]]
+    ) -> _Node:
         if not isinstance(node, dict):
             self.add(ptr, f"node #{i} must be a JSON object, not {_describe(node)}")
             return _BAD_NODE
         op, name = node.get("op"), node.get("name")
-        info = _Node(name if isinstance(name, str) else None,
-                     op if isinstance(op, str) and op else None)
+        info = _Node(
+            name if isinstance(name, str) else None, op if isinstance(op, str) and op else None
+        )
         for key in node:
             if key not in _NODE_KEYS:
-                self.add(_join(ptr, key), f"{info.label(i)} has unknown key {_describe(key)}: "
-                                          f"MXNet refuses node keys other than "
-                                          f"{', '.join(sorted(_NODE_KEYS))}")
+                self.add(
+                    _join(ptr, key),
+                    f"{info.label(i)} has unknown key {_describe(key)}: "
+                    f"MXNet refuses node keys other than "
+                    f"{', '.join(sorted(_NODE_KEYS))}",
+                )
         for key in ("op", "name", "inputs"):
             if key not in node:
                 self.add(ptr, f"{info.label(i)} has no {key!r}, which MXNet requires")
         if "op" in node and not isinstance(op, str):
-            self.add(f"{ptr}/op", f"the op of {info.label(i)} must be a string, not "
-                                  f"{_describe(op)}")
+            self.add(
+                f"{ptr}/op", f"the op of {info.label(i)} must be a string, not {_describe(op)}"
+            )
         elif op == "":
-            self.add(f"{ptr}/op", f"{info.label(i)} has an empty op name; variables use "
-                                  '"null"')
+            self.add(f"{ptr}/op", f'{info.label(i)} has an empty op name; variables use "null"')
         if "name" in node and not isinstance(name, str):
-            self.add(f"{ptr}/name", f"the name of node #{i} must be a string, not "
-                                    f"{_describe(name)}")
+            self.add(
+                f"{ptr}/name", f"the name of node #{i} must be a string, not {_describe(name)}"
+            )
         elif isinstance(name, str) and len(name) > _MAX_NAME:
-            self.add(f"{ptr}/name", f"the name of node #{i} is {len(name)} characters long; "
-                                    f"names over {_MAX_NAME} characters are not plausible")
+            self.add(
+                f"{ptr}/name",
+                f"the name of node #{i} is {len(name)} characters long; "
+                f"names over {_MAX_NAME} characters are not plausible",
+            )
         inputs = node.get("inputs")
         if "inputs" in node and not isinstance(inputs, list):
-            self.add(f"{ptr}/inputs", f"the inputs of {info.label(i)} must be an array, not "
-                                      f"{_describe(inputs)}")
+            self.add(
+                f"{ptr}/inputs",
+                f"the inputs of {info.label(i)} must be an array, not {_describe(inputs)}",
+            )
         elif op == "null" and inputs:
-            self.add(f"{ptr}/inputs", f"{info.label(i)} is a variable (op \"null\") but has "
-                                      f"{len(inputs)} input(s); MXNet leaves it out of the "
-                                      "arguments but still follows the inputs")
-        elif (info.op in _AUX_INPUTS and isinstance(inputs, list)
-              and len(inputs) < _AUX_INPUTS[info.op] and not self.upgraded):
-            self.add(f"{ptr}/inputs", f"{info.label(i)} has {len(inputs)} input(s), but "
-                                      f"{info.op} takes {_AUX_INPUTS[info.op]} (the last ones "
-                                      "are auxiliary states, which MXNet reads without "
-                                      "checking)")
+            self.add(
+                f"{ptr}/inputs",
+                f'{info.label(i)} is a variable (op "null") but has '
+                f"{len(inputs)} input(s); MXNet leaves it out of the "
+                "arguments but still follows the inputs",
+            )
+        elif (
+            info.op in _AUX_INPUTS
+            and isinstance(inputs, list)
+            and len(inputs) < _AUX_INPUTS[info.op]
+            and not self.aux_inputs_added
+        ):
+            self.add(
+                f"{ptr}/inputs",
+                f"{info.label(i)} has {len(inputs)} input(s), but "
+                f"{info.op} takes {_AUX_INPUTS[info.op]} (the last ones "
+                "are auxiliary states, which MXNet reads without "
+                "checking)",
+            )
         if len(node) > 3:  # optional keys present (the common variable has only 3)
             self.optional_keys(node, ptr, info.label(i), depth, subgraphs)
         if info.op in _CONTROL_FLOW:
             self.control_flow(node, ptr, info.label(i))
         return info
 
-    def optional_keys(self, node: dict, ptr: str, label: str, depth: int,
-                      subgraphs: list[tuple[object, str, int]]) -> None:
+    def optional_keys(
+        self, node: dict, ptr: str, label: str, depth: int, subgraphs: list[tuple[object, str, int]]
+    ) -> None:
         present = [k for k in _ATTR_MAPS if k in node]
         if "attr" in present and "attrs" in present:
-            self.add(ptr, f"{label} has both 'attr' and 'attrs'; MXNet reads both into one map "
-                          "and keeps only the one that comes last, dropping the other")
+            self.add(
+                ptr,
+                f"{label} has both 'attr' and 'attrs'; MXNet reads both into one map "
+                "and keeps only the one that comes last, dropping the other",
+            )
         shapes = False
         for key in present:
             value = node[key]
             if not isinstance(value, dict):
-                self.add(f"{ptr}/{key}", f"{key!r} of {label} must be an object, not "
-                                         f"{_describe(value)}")
+                self.add(
+                    f"{ptr}/{key}", f"{key!r} of {label} must be an object, not {_describe(value)}"
+                )
                 continue
             for k, v in value.items():
                 if not (isinstance(k, str) and isinstance(v, str)):
-                    self.add(_join(f"{ptr}/{key}", k), f"attribute {_describe(k)} of {label} "
-                                                       f"must be a string, not {_describe(v)}")
+                    self.add(
+                        _join(f"{ptr}/{key}", k),
+                        f"attribute {_describe(k)} of {label} must be a string, not {_describe(v)}",
+                    )
             shapes = shapes or any(k in value for k in _SHAPE_ATTRS)
         if shapes:
             merged = _merged_attrs(node)
@@ -474,20 +529,29 @@ class _Checker:
                 value = merged.get(key)
                 problem = _shape_problem(key, value) if isinstance(value, str) else None
                 if problem:
-                    self.add(self.attr_pointer(node, ptr, key),
-                             f"{key} {_describe(value)} of {label} {problem}")
+                    self.add(
+                        self.attr_pointer(node, ptr, key),
+                        f"{key} {_describe(value)} of {label} {problem}",
+                    )
         bsid = node.get("backward_source_id", 0)
         if not (_is_int(bsid) and -_INT32 <= bsid < _INT32):
-            self.add(f"{ptr}/backward_source_id", f"'backward_source_id' of {label} must be a "
-                                                  f"32-bit integer, not {_describe(bsid)}")
+            self.add(
+                f"{ptr}/backward_source_id",
+                f"'backward_source_id' of {label} must be a 32-bit integer, not {_describe(bsid)}",
+            )
         subs = node.get("subgraphs", [])
         if not isinstance(subs, list):
-            self.add(f"{ptr}/subgraphs", f"'subgraphs' of {label} must be an array of graphs, "
-                                         f"not {_describe(subs)}")
+            self.add(
+                f"{ptr}/subgraphs",
+                f"'subgraphs' of {label} must be an array of graphs, not {_describe(subs)}",
+            )
         elif subs and depth + 1 > _MAX_SUBGRAPH_DEPTH:
-            self.add(f"{ptr}/subgraphs", f"subgraphs nest more than {_MAX_SUBGRAPH_DEPTH} "
-                                         "levels deep; MXNet reads them recursively and "
-                                         "overflows its stack")
+            self.add(
+                f"{ptr}/subgraphs",
+                f"subgraphs nest more than {_MAX_SUBGRAPH_DEPTH} "
+                "levels deep; MXNet reads them recursively and "
+                "overflows its stack",
+            )
         else:
             subgraphs.extend((s, f"{ptr}/subgraphs/{k}", depth + 1) for k, s in enumerate(subs))
 
@@ -506,13 +570,17 @@ class _Checker:
             named = isinstance(key, str) and key.endswith("_locs") and isinstance(text, str)
             locs = _int_tuple(text) if named else []
             if locs is None or any(not 0 <= x < len(inputs) for x in locs):
-                self.add(self.attr_pointer(node, ptr, key),
-                         f"{key} {_describe(text)} of {label} must list input positions "
-                         f"below {len(inputs)}")
+                self.add(
+                    self.attr_pointer(node, ptr, key),
+                    f"{key} {_describe(text)} of {label} must list input positions "
+                    f"below {len(inputs)}",
+                )
         data, total = _count_param(attrs, "num_out_data"), _count_param(attrs, "num_outputs")
         if data is not None and total is not None and data > total:
-            self.add(self.attr_pointer(node, ptr, "num_out_data"),
-                     f"num_out_data {data} of {label} exceeds its num_outputs {total}")
+            self.add(
+                self.attr_pointer(node, ptr, "num_out_data"),
+                f"num_out_data {data} of {label} exceeds its num_outputs {total}",
+            )
 
     def graph_attrs(self, attrs: object, ptr: str) -> None:
         if not isinstance(attrs, dict):
@@ -522,14 +590,20 @@ class _Checker:
             kind = value[0] if isinstance(value, list) and len(value) == 2 else None
             if key == "mxnet_version":
                 if not (kind == "int" and _is_int(value[1]) and 0 <= value[1] < _INT32):
-                    self.add(_join(ptr, key), f'mxnet_version must be ["int", N] with N = '
-                                              f"MAJOR*10000+MINOR*100+PATCH, not "
-                                              f"{_describe_any(value)}")
+                    self.add(
+                        _join(ptr, key),
+                        f'mxnet_version must be ["int", N] with N = '
+                        f"MAJOR*10000+MINOR*100+PATCH, not "
+                        f"{_describe_any(value)}",
+                    )
             elif not (isinstance(kind, str) and kind in _ANY_TYPES and _ANY_TYPES[kind](value[1])):
-                self.add(_join(ptr, key), f"graph attribute {_describe(key)} must be [type, "
-                                          f"value] with type one of "
-                                          f"{', '.join(sorted(_ANY_TYPES))} and a matching "
-                                          f"value, not {_describe_any(value)}; MXNet refuses it")
+                self.add(
+                    _join(ptr, key),
+                    f"graph attribute {_describe(key)} must be [type, "
+                    f"value] with type one of "
+                    f"{', '.join(sorted(_ANY_TYPES))} and a matching "
+                    f"value, not {_describe_any(value)}; MXNet refuses it",
+                )
 
     def duplicate_names(self, infos: list[_Node], ptr: str) -> None:
         first: dict[str, int] = {}
@@ -538,13 +612,16 @@ class _Checker:
                 continue
             seen = first.setdefault(info.name, i)
             if seen != i:
-                self.add(f"{ptr}/nodes/{i}/name",
-                         f"node #{i} reuses the name {_describe(info.name)} of node #{seen}; "
-                         "MXNet looks arguments, shapes and outputs up by name and mixes "
-                         "them up")
+                self.add(
+                    f"{ptr}/nodes/{i}/name",
+                    f"node #{i} reuses the name {_describe(info.name)} of node #{seen}; "
+                    "MXNet looks arguments, shapes and outputs up by name and mixes "
+                    "them up",
+                )
 
-    def output_counts(self, doc: dict, nodes: list, infos: list[_Node],
-                      ptr: str) -> list[int | None]:
+    def output_counts(
+        self, doc: dict, nodes: list, infos: list[_Node], ptr: str
+    ) -> list[int | None]:
         """The number of outputs of each node, as far as it can be proven; None: unknown."""
         declared = None
         if "node_row_ptr" in doc:
@@ -556,8 +633,11 @@ class _Checker:
             elif info.op == "null":
                 counts.append(1)
             else:
-                param = (_count_param(_merged_attrs(nodes[i]), "num_outputs")
-                         if info.op in _NUM_OUTPUTS_OPS else None)
+                param = (
+                    _count_param(_merged_attrs(nodes[i]), "num_outputs")
+                    if info.op in _NUM_OUTPUTS_OPS
+                    else None
+                )
                 if declared is None:
                     counts.append(param)
                     continue
@@ -566,27 +646,37 @@ class _Checker:
                 counts.append(min(b for b in bounds if b is not None))
         return counts
 
-    def row_ptr(self, row_ptr: object, ptr: str, nodes: list,
-                infos: list[_Node]) -> list[int] | None:
+    def row_ptr(
+        self, row_ptr: object, ptr: str, nodes: list, infos: list[_Node]
+    ) -> list[int] | None:
         if not isinstance(row_ptr, list):
             self.add(ptr, f"'node_row_ptr' must be an array, not {_describe(row_ptr)}")
             return None
         for k, value in enumerate(row_ptr):
             if not (_is_int(value) and 0 <= value < _UINT32):
-                self.add(f"{ptr}/{k}", f"node_row_ptr entries must be unsigned 32-bit "
-                                       f"integers, not {_describe(value)}")
+                self.add(
+                    f"{ptr}/{k}",
+                    f"node_row_ptr entries must be unsigned 32-bit "
+                    f"integers, not {_describe(value)}",
+                )
                 return None
         counts = _row_ptr_counts(row_ptr, nodes)
         if counts is None:
-            self.add(ptr, f"node_row_ptr must have {len(nodes) + 1} entries (one more than "
-                          "there are nodes), start at 0 and never decrease; output indexes "
-                          "cannot be checked against it")
+            self.add(
+                ptr,
+                f"node_row_ptr must have {len(nodes) + 1} entries (one more than "
+                "there are nodes), start at 0 and never decrease; output indexes "
+                "cannot be checked against it",
+            )
             return None
         for i, (count, info) in enumerate(zip(counts, infos)):
             if info.op == "null" and count != 1:
-                self.add(f"{ptr}/{i + 1}", f"node_row_ptr gives variable {info.label(i)} "
-                                           f"{count} outputs, but a variable has exactly 1; "
-                                           "node_row_ptr is corrupt")
+                self.add(
+                    f"{ptr}/{i + 1}",
+                    f"node_row_ptr gives variable {info.label(i)} "
+                    f"{count} outputs, but a variable has exactly 1; "
+                    "node_row_ptr is corrupt",
+                )
                 return None
         return counts
 
@@ -599,59 +689,93 @@ class _Checker:
         what = "input" if field == "inputs" else "control dependency"
         return f"{ptr}/nodes/{owner}/{field}/{j}", f"{what} {j} of {infos[owner].label(owner)}"
 
-    def node_id(self, value: object, site: tuple[str, int | None, str, int],
-                infos: list[_Node]) -> bool:
+    def node_id(
+        self, value: object, site: tuple[str, int | None, str, int], infos: list[_Node]
+    ) -> bool:
         if _is_int(value) and 0 <= value < len(infos):
             return True
         where, what = self.where(site, infos)
         if not _is_int(value):
             self.add(where, f"{what} must be a node id, not {_describe(value)}")
         else:
-            self.add(where, f"{what} refers to node {_describe(value)}, but the graph has "
-                            f"{len(infos)} nodes (ids 0 to {len(infos) - 1})")
+            self.add(
+                where,
+                f"{what} refers to node {_describe(value)}, but the graph has "
+                f"{len(infos)} nodes (ids 0 to {len(infos) - 1})",
+            )
         return False
 
-    def entry(self, entry: object, site: tuple[str, int | None, str, int], infos: list[_Node],
-              counts: list[int | None], missing_row_ptr: bool) -> int | None:
+    def entry(
+        self,
+        entry: object,
+        site: tuple[str, int | None, str, int],
+        infos: list[_Node],
+        counts: list[int | None],
+        missing_row_ptr: bool,
+    ) -> int | None:
         """Check a [node_id, output_index(, version)] entry; return its node id if usable."""
-        if not (type(entry) is list and 2 <= len(entry) <= 3
-                and type(entry[0]) is int and type(entry[1]) is int
-                and (len(entry) == 2 or type(entry[2]) is int)):
+        if not (
+            type(entry) is list
+            and 2 <= len(entry) <= 3
+            and type(entry[0]) is int
+            and type(entry[1]) is int
+            and (len(entry) == 2 or type(entry[2]) is int)
+        ):
             where, what = self.where(site, infos)
-            bad = next((f" (item {k} is {_describe(x)})" for k, x in enumerate(entry)
-                        if not _is_int(x)), None) if isinstance(entry, list) else None
+            bad = (
+                next(
+                    (
+                        f" (item {k} is {_describe(x)})"
+                        for k, x in enumerate(entry)
+                        if not _is_int(x)
+                    ),
+                    None,
+                )
+                if isinstance(entry, list)
+                else None
+            )
             bad = bad or f", not {_describe(entry)}"
-            self.add(where, f"{what} must be [node_id, output_index] or [node_id, "
-                            f"output_index, version] of integers{bad}")
+            self.add(
+                where,
+                f"{what} must be [node_id, output_index] or [node_id, "
+                f"output_index, version] of integers{bad}",
+            )
             return None
         if not self.node_id(entry[0], site, infos):
             return None
         node, index = entry[0], entry[1]
         if len(entry) == 3 and not -_UINT32 < entry[2] < _UINT32:
             where, what = self.where(site, infos)
-            self.add(where, f"{what} has version {_describe(entry[2])}, which does not fit "
-                            "MXNet's 32 bits")
+            self.add(
+                where,
+                f"{what} has version {_describe(entry[2])}, which does not fit MXNet's 32 bits",
+            )
         count, target = counts[node], infos[node]
         if index < 0 or (count is not None and index >= count):
             where, what = self.where(site, infos)
             have = f"which has {count} output(s)" if count is not None else "indexes start at 0"
-            self.add(where, f"{what} uses output {_describe(index)} of {target.label(node)}, "
-                            f"{have}; MXNet does not check this and crashes or reads garbage "
-                            "memory")
+            self.add(
+                where,
+                f"{what} uses output {_describe(index)} of {target.label(node)}, "
+                f"{have}; MXNet does not check this and crashes or reads garbage "
+                "memory",
+            )
         elif count is None and index > 0 and target.op is not None and missing_row_ptr:
             # (A malformed node_row_ptr has been reported already.)
             where, what = self.where(site, infos)
-            self.add(where, f"{what} uses output {index} of {target.label(node)} ({target.op}),"
-                            " which cannot be checked without node_row_ptr; MXNet does not "
-                            "check it either and crashes if it is out of range")
+            self.add(
+                where,
+                f"{what} uses output {index} of {target.label(node)} ({target.op}),"
+                " which cannot be checked without node_row_ptr; MXNet does not "
+                "check it either and crashes if it is out of range",
+            )
         return node
 
     def arg_nodes(self, arg_nodes: object, ptr: str, infos: list[_Node]) -> None:
         # MXNet only checks these ids; it finds arguments by walking the graph, so a variable
         # missing from arg_nodes (or listed twice) changes nothing and is not reported.
         if not isinstance(arg_nodes, list):
-            self.add(ptr, f"'arg_nodes' must be an array of node ids, not "
-                          f"{_describe(arg_nodes)}")
+            self.add(ptr, f"'arg_nodes' must be an array of node ids, not {_describe(arg_nodes)}")
             return
         for k, nid in enumerate(arg_nodes):
             if not (_is_int(nid) and 0 <= nid < len(infos)):
@@ -662,8 +786,9 @@ class _Checker:
                 continue
             self.add(f"{ptr}/{k}", f"arg_nodes entry {k} {what}; MXNet refuses the graph")
 
-    def cycles(self, edge_list: list[tuple[int, int, str, int]], infos: list[_Node],
-               ptr: str) -> None:
+    def cycles(
+        self, edge_list: list[tuple[int, int, str, int]], infos: list[_Node], ptr: str
+    ) -> None:
         """Report every edge that closes a cycle (iterative DFS, linear time).
 
         A reference to a later node is fine on its own: MXNet links nodes by id and walks
@@ -693,11 +818,19 @@ class _Checker:
                     stack.append((target, 0))
                 elif state[target] == 1:
                     where, what = self.where((ptr, node, field, j), infos)
-                    via = "itself" if target == node else (
-                        f"{infos[target].label(target)}, which depends on "
-                        f"{infos[node].label(node)}")
-                    self.add(where, f"{what} refers to {via}: the graph has a cycle, which "
-                                    "MXNet loads but cannot infer shapes for or run")
+                    via = (
+                        "itself"
+                        if target == node
+                        else (
+                            f"{infos[target].label(target)}, which depends on "
+                            f"{infos[node].label(node)}"
+                        )
+                    )
+                    self.add(
+                        where,
+                        f"{what} refers to {via}: the graph has a cycle, which "
+                        "MXNet loads but cannot infer shapes for or run",
+                    )
 
 
 def _describe_any(value: object) -> str:
