@@ -7,16 +7,20 @@ most once (the parsed value is shared by every rule that asks for it).
 
 from __future__ import annotations
 
+import io
 import json
+import lzma
 import os
 import posixpath
 import re
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO
 
 from mar_lint.limits import Limits
 
@@ -26,6 +30,32 @@ LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 # Folders that operating systems and tools add beside the real content; they do not count
 # when deciding whether an archive was made of a folder instead of its contents.
 _JUNK_TOP_LEVEL = ("__MACOSX",)
+
+# File types a zip's external attributes or a folder can hold that are neither files, folders
+# nor links: opening a named pipe blocks, reading a device never ends.
+_SPECIAL_FILES = {
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+_CHUNK = 1 << 20  # largest single read or inflation step
+_CENTRAL_HEADER = b"PK\x01\x02"
+_MIN_CENTRAL_HEADER_BYTES = 46
+
+# What reading a damaged member can raise: zipfile's own errors and those of the
+# decompressors underneath it (zlib.error and LZMAError are not OSErrors).
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    zlib.error,
+    lzma.LZMAError,
+    struct.error,
+)
 
 _COMPRESSION_NAMES = {
     zipfile.ZIP_STORED: "stored",
@@ -37,6 +67,23 @@ _COMPRESSION_NAMES = {
 
 class MemberError(Exception):
     """A member could not be read: too large, corrupt, or not a regular file."""
+
+
+class MemberRefused(MemberError):
+    """A member mar-lint will not read at all: a link or special file, encrypted, compressed
+    with an unknown method, or declared beyond the size or ratio limits (a possible bomb)."""
+
+
+def describe_read_error(exc: BaseException) -> str:
+    """What went wrong while reading a member, in words, with the library's message."""
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, zipfile.BadZipFile) and "CRC" in text:
+        return "CRC-32 mismatch: the bytes are not the ones that were zipped"
+    if isinstance(exc, EOFError):
+        return "the compressed data ends before the declared size (a truncated member)"
+    if isinstance(exc, (zlib.error, lzma.LZMAError)):
+        return f"the compressed data is corrupt ({text})"
+    return text
 
 
 @dataclass(frozen=True)
@@ -52,6 +99,7 @@ class Member:
     is_symlink: bool = False
     encrypted: bool = False
     info: zipfile.ZipInfo | None = field(default=None, compare=False, repr=False)
+    special: str | None = None  # "a named pipe (FIFO)", "a character device", ...: not a file
 
     @property
     def basename(self) -> str:
@@ -165,6 +213,9 @@ class ArchiveView:
         self.limits = limits or Limits()
         self.kind = "folder" if self.path.is_dir() else "zip"
         self.unreadable: str | None = None  # why this is not an archive we can read (MAR001)
+        # Why a readable archive was not opened past its listing: it holds more members than
+        # the limit (MAR009). `unreadable` then says the same, so no other rule runs.
+        self.refused: str | None = None
         self.members: tuple[Member, ...] = ()
         self._zip: zipfile.ZipFile | None = None
         self._json: dict[int, JsonDocument] = {}
@@ -173,6 +224,7 @@ class ArchiveView:
         # failed. Whoever streams a member records it here, so integrity checks never read a
         # member a second time.
         self.read_results: dict[int, str | None] = {}
+        self._verified = False
         try:
             if self.kind == "folder":
                 self.members = tuple(self._walk_folder())
@@ -180,6 +232,8 @@ class ArchiveView:
                 self._open_zip()
         except OSError as exc:
             self.unreadable = f"cannot read the file: {exc.strerror or exc}"
+        if self.refused:
+            self.members, self.unreadable = (), self.refused
         if self.unreadable is None and not any(not m.is_dir for m in self.members):
             self.unreadable = f"the {self.kind} holds no files"
         self.root = self._find_root()
@@ -187,19 +241,52 @@ class ArchiveView:
 
     # -- opening ---------------------------------------------------------------------------
 
+    def _refuse_member_count(self) -> None:
+        self.refused = (
+            f"the {self.kind} holds more than {self.limits.max_members:,} members (the limit): "
+            "it was not checked further"
+        )
+
+    def _count_central_headers(self, handle: IO[bytes], record: list[Any]) -> int:
+        """How many members the central directory may hold, found before `zipfile` builds an
+        object for each of them: the declared count, or, when the directory is big enough
+        to hold more than the limit, the central-header signatures it contains."""
+        declared, cd_size = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
+        if declared > self.limits.max_members:
+            return declared
+        if cd_size <= _MIN_CENTRAL_HEADER_BYTES * self.limits.max_members:
+            return declared  # too small to hold more than the limit
+        # zipfile walks the directory by its size, not its count: count what is really there.
+        handle.seek(max(record[zipfile._ECD_LOCATION] - cd_size, 0))
+        left, found, tail = cd_size, 0, b""
+        while left > 0 and found <= self.limits.max_members:
+            chunk = handle.read(min(_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            window = tail + chunk
+            found += window.count(_CENTRAL_HEADER)
+            tail = window[-3:]
+        return found
+
     def _open_zip(self) -> None:
         with open(self.path, "rb") as handle:
             head = handle.read(512)
             size = os.fstat(handle.fileno()).st_size
+            try:  # the end-of-central-directory record, as zipfile itself finds it
+                end_record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+            except (OSError, struct.error):
+                end_record = None
+            if end_record is not None:
+                if self._count_central_headers(handle, end_record) > self.limits.max_members:
+                    self._refuse_member_count()
+                    return
         try:
             self._zip = zipfile.ZipFile(self.path)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError) as exc:
-            if head.startswith(b"PK") and size > 0:
-                reason = sniff_format(head, size)
-                if "truncated" not in reason:
-                    reason = f"the zip is damaged: {exc}"
-                self.unreadable = reason
+        except (*_READ_ERRORS, zipfile.LargeZipFile) as exc:
+            if end_record is not None:
+                self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             else:
                 self.unreadable = sniff_format(head, size)
             return
@@ -214,10 +301,11 @@ class ArchiveView:
             compressed_size=info.compress_size,
             compression=_COMPRESSION_NAMES.get(info.compress_type, f"method {info.compress_type}"),
             index=index,
-            is_dir=info.is_dir(),
+            is_dir=info.filename.endswith("/"),  # ZipInfo.is_dir() fails on an empty name
             is_symlink=stat.S_ISLNK(unix_mode),
             encrypted=bool(info.flag_bits & 0x1),
             info=info,
+            special=_SPECIAL_FILES.get(stat.S_IFMT(unix_mode)),
         )
 
     def _walk_folder(self) -> Iterator[Member]:
@@ -235,9 +323,11 @@ class ArchiveView:
                     compression="stored",
                     index=index,
                     is_symlink=stat.S_ISLNK(info.st_mode),
+                    special=_SPECIAL_FILES.get(stat.S_IFMT(info.st_mode)),
                 )
                 index += 1
                 if index > self.limits.max_members:
+                    self._refuse_member_count()
                     return
 
     def _find_root(self) -> str:
@@ -267,8 +357,8 @@ class ArchiveView:
 
     @property
     def files(self) -> list[Member]:
-        """Regular members (no directory entries, no links) in archive order."""
-        return [m for m in self.members if not m.is_dir and not m.is_symlink]
+        """Regular members (no directory entries, links or special files) in archive order."""
+        return [m for m in self.members if not (m.is_dir or m.is_symlink or m.special)]
 
     def get(self, name: str) -> Member | None:
         """The member stored under `name`; for a duplicated name, the last copy, as MMS uses."""
@@ -283,19 +373,53 @@ class ArchiveView:
         folders are dropped and the last member with a given basename wins."""
         return {m.basename: m for m in self.files if m.basename}
 
-    def stream(self, member: Member) -> IO[bytes]:
-        """A forward-only stream of the member's bytes (zip CRC checked at its end)."""
-        if member.is_symlink or member.is_dir:
-            raise MemberError(f"{member.name} is not a regular file")
+    def size_limit_reason(self, member: Member) -> str | None:
+        """Why the member's declared size or compression ratio is beyond the limits (a
+        possible compression bomb), judged from the directory alone, before any inflation."""
+        limits = self.limits
+        if member.size > limits.max_member_bytes:
+            return (
+                f"declares {member.size:,} bytes uncompressed, over the limit of "
+                f"{limits.max_member_bytes:,}"
+            )
+        if (
+            member.size >= limits.ratio_floor_bytes
+            and member.size > limits.max_ratio * member.compressed_size
+        ):
+            ratio = member.size / max(member.compressed_size, 1)
+            return (
+                f"declares {member.size:,} bytes from {member.compressed_size:,} compressed, "
+                f"a ratio of {ratio:,.0f}:1, over the limit of {limits.max_ratio:,}:1"
+            )
+        return None
+
+    def refusal(self, member: Member) -> str | None:
+        """Why mar-lint will not read the member at all ("is encrypted", ...), if it will not."""
+        if member.is_dir or member.is_symlink or member.special:
+            return "is not a regular file"
         if member.encrypted:
-            raise MemberError(f"{member.name} is encrypted")
+            return "is encrypted"
+        if member.compression.startswith("method "):
+            return f"is compressed with an unsupported {member.compression}"
+        return self.size_limit_reason(member)
+
+    def stream(self, member: Member) -> IO[bytes]:
+        """A forward-only stream of the member's bytes (zip CRC checked at its end; a zip
+        member never yields more than its declared size). A damaged member raises MemberError
+        while it is read; one it will not read (see `refusal`) raises MemberRefused here."""
+        reason = self.refusal(member)
+        if reason:
+            raise MemberRefused(f"{member.name} {reason}")
         try:
             if self._zip is not None:
-                return self._zip.open(member.info)  # type: ignore[arg-type]
-            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
-            return os.fdopen(os.open(self.path / member.name, flags), "rb")
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-            raise MemberError(f"cannot read {member.name}: {exc}") from exc
+                raw: IO[bytes] = self._zip.open(member.info)  # type: ignore[arg-type]
+            else:
+                # O_NONBLOCK: a file swapped for a named pipe after listing must not hang us.
+                flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+                raw = os.fdopen(os.open(self.path / member.name, flags), "rb")
+        except (*_READ_ERRORS, RuntimeError) as exc:
+            raise MemberError(describe_read_error(exc)) from exc
+        return _MemberStream(raw)  # type: ignore[return-value]
 
     def read(self, member: Member, limit: int) -> bytes:
         """All bytes of a member of at most `limit` bytes; read once, kept for later callers."""
@@ -308,7 +432,9 @@ class ArchiveView:
         try:
             with self.stream(member) as handle:
                 data = handle.read(limit + 1)
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        except MemberRefused:
+            raise
+        except MemberError as exc:
             self.read_results[member.index] = str(exc)
             raise MemberError(f"{member.name} is corrupt: {exc}") from exc
         if len(data) > limit:
@@ -330,3 +456,72 @@ class ArchiveView:
                 value, error = None, str(exc)
             self._json[member.index] = JsonDocument(member, value, error)
         return self._json[member.index]
+
+    def verify(self) -> dict[int, str | None]:
+        """Read every regular member that nobody has read yet, once, to its end: the
+        integrity pass. Returns `read_results`.
+
+        Members `refusal` names are skipped (never inflated); each read stops at the declared
+        size, and the pass stops before the members read in total would pass
+        `max_total_bytes`, so the work is bounded by the limits whatever the archive claims.
+        """
+        if self._verified:
+            return self.read_results
+        self._verified = True
+        budget = self.limits.max_total_bytes
+        for member in self.files:
+            if member.index in self.read_results or self.refusal(member):
+                continue
+            budget -= member.size
+            if budget < 0:
+                break
+            self.read_through(member)
+        return self.read_results
+
+    def read_through(self, member: Member, sink: BinaryIO | None = None) -> str | None:
+        """Read a member to its end in chunks, copying them to `sink` if given, and never past
+        its declared size (a lying header is cut off there, and its CRC then fails). Records
+        and returns the outcome: None, or what is wrong with it."""
+        count = 0
+        problem = None
+        try:
+            with self.stream(member) as handle:
+                # One byte past the declared size tells a file that grew since it was listed.
+                while count <= member.size:
+                    chunk = handle.read(min(_CHUNK, member.size + 1 - count))
+                    if not chunk:
+                        break
+                    count += len(chunk)
+                    if sink is not None:
+                        sink.write(chunk)
+        except MemberError as exc:
+            problem = str(exc)
+        if problem is None and count != member.size:
+            problem = f"holds {count:,} bytes where {member.size:,} are declared"
+        self.read_results[member.index] = problem
+        return problem
+
+
+class _MemberStream(io.BufferedIOBase):
+    """A member's bytes, with every failure of the decompressors underneath raised as a
+    MemberError, so callers catch one exception type whatever the damage."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        super().__init__()
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._raw.read(-1 if size is None else size)
+        except _READ_ERRORS as exc:
+            raise MemberError(describe_read_error(exc)) from exc
+
+    read1 = read  # type: ignore[assignment]
+
+    def close(self) -> None:
+        if not self.closed:
+            self._raw.close()
+        super().close()

@@ -7,6 +7,8 @@ import click
 
 from mar_lint import __version__
 from mar_lint.commands.check import check
+from mar_lint.commands.explore import explore
+from mar_lint.commands.repack import repack
 from mar_lint.commands.rules import rule_command, rules_command
 
 
@@ -17,5 +19,7 @@ def main() -> None:
 
 
 main.add_command(check)
+main.add_command(explore)
 main.add_command(rule_command)
 main.add_command(rules_command)
+main.add_command(repack)

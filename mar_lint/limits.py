@@ -20,5 +20,7 @@ class Limits:
     max_member_bytes: int = 8 * GiB  # declared or inflated size of one member
     max_total_bytes: int = 32 * GiB  # all members together
     max_ratio: int = 1_000  # uncompressed / compressed size of one member
+    # Below this size a high ratio is harmless (a few KiB of padding compress 1000:1).
+    ratio_floor_bytes: int = 1 * MiB
     mxnet_timeout: float = 120.0  # seconds for one sandboxed MXNet job, import included
     mxnet_memory: int = 4 * GiB  # address-space limit of the MXNet sandbox

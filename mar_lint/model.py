@@ -191,12 +191,16 @@ class ModelView(ArchiveView):
         shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
         key = (hashlib.sha256(text.encode()).hexdigest(), json.dumps(shapes, sort_keys=True))
-        if key not in _graph_memo:
+        answer = _graph_memo.get(key)
+        if answer is None:
             try:
-                _graph_memo[key] = self.sandbox.run("graph", symbol_json=text, input_shapes=shapes)
+                answer = _graph_memo[key] = self.sandbox.run(
+                    "graph", symbol_json=text, input_shapes=shapes
+                )
             except SandboxFailure as exc:
-                _graph_memo[key] = {"failure": f"MXNet {exc}"}
-        answer = _graph_memo[key]
+                # Not memoised: a crash or a timeout says as much about the limits and the
+                # machine's load as about the graph.
+                answer = {"failure": f"MXNet {exc}"}
         return GraphAnalysis(
             member=member,
             input_shapes=self.input_shapes,
@@ -223,7 +227,14 @@ class ModelView(ArchiveView):
         candidates = [a for a in graph.arguments if not is_label(a)]
         if isinstance(self.params, ParamsIndex) and self.params.has_names:
             saved = {t.bare_name for t in self.params.tensors if t.prefix in (None, "arg")}
-            return tuple(a for a in candidates if a not in saved)
+            # A weight the file lacks is still a weight when the signature's inputs give its
+            # shape (MAR304 reports it missing), not a data input the signature leaves out.
+            return tuple(
+                a
+                for a in candidates
+                if a not in saved
+                and (a in self.input_shapes or not known_shape(graph.arg_shapes.get(a)))
+            )
         if graph.infer_error:
             return None
         return tuple(
@@ -253,6 +264,7 @@ class ModelView(ArchiveView):
 
 
 # Identical graphs with identical inputs (the same model in many archives) are analysed once.
+# Only MXNet's answers are kept, never a sandbox failure.
 _graph_memo: dict[tuple[str, str], dict[str, Any]] = {}
 
 

@@ -50,11 +50,20 @@ _DTYPES: dict[int, tuple[str, int]] = {
     12: ("bfloat16", 2),
 }
 _MXNET_UNLOADABLE_DTYPES = frozenset({8, 9, 10, 11})
+# The dtype names mxnet 1.9.1 refuses to load ("Unknown type enum 8"), for rules to report.
+MXNET_UNLOADABLE_DTYPES = frozenset(_DTYPES[flag][0] for flag in _MXNET_UNLOADABLE_DTYPES)
+
+
 # stype -> (name, number of aux arrays: row_sparse has idx; csr has indptr, idx)
 _STORAGE: dict[int, tuple[str, int]] = {0: ("default", 0), 1: ("row_sparse", 1), 2: ("csr", 2)}
 # Context::DeviceType. mxnet 1.9.1 loads any dev_type (a CPU build keeps the array on the CPU),
 # so an unknown one is reported as "dev_type N" rather than rejected.
 _DEVICES: dict[int, str] = {1: "cpu", 2: "gpu", 3: "cpu_pinned", 5: "cpu_shared"}
+
+
+def dtype_name(flag: int) -> str | None:
+    """The numpy-style name of an `mshadow::TypeFlag` (a graph variable's `__dtype__`)."""
+    return _DTYPES[flag][0] if flag in _DTYPES else None
 
 
 class ParamsError(Exception):

@@ -85,7 +85,9 @@ ENGINE_RULES = (
         "a rule raised an exception; the other rules still ran",
         "A rule failed with an unexpected exception on this archive. This is a bug in the\n"
         "rule (or the plugin that provides it), not necessarily in the archive: report it\n"
-        "with the archive if you can share it. The other rules ran and their findings stand.",
+        "with the archive if you can share it. The other rules ran and their findings stand.\n\n"
+        "Fix: upgrade mar-lint or the plugin named in the message; until then, leave the rule\n"
+        "out with `--ignore CODE`.",
         None,
     ),
     Rule(

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import importlib.util
+import multiprocessing.util
+import os
 import traceback
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mar_lint.config import Settings
 from mar_lint.findings import Finding, Problem, Severity
 from mar_lint.model import ModelView
-from mar_lint.registry import Registry, Rule
+from mar_lint.registry import Registry, Rule, load_registry
 from mar_lint.sandbox import MXNetUnavailable, Sandbox
 
 
@@ -31,14 +37,16 @@ def summarize(reports: list[ArchiveReport]) -> dict[str, int]:
         "warnings": sum(f.severity is Severity.WARNING for f in findings),
         "info": sum(f.severity is Severity.INFO for f in findings),
         "fixable": sum(f.fixable for f in findings),
+        "fixable_safe": sum(f.fix is not None and f.fix.safe for f in findings),
     }
 
 
-def stamp(rule: Rule, problem: Problem) -> Finding:
+def stamp(rule: Rule, problem: Problem, settings: Settings) -> Finding:
+    """The finding a rule's problem becomes; the user's severity override beats the rule's."""
     return Finding(
         code=rule.code,
         name=rule.name,
-        severity=problem.severity or rule.severity,
+        severity=settings.severity_of(rule.code, problem.severity or rule.severity),
         message=problem.message,
         member=problem.member,
         location=problem.location,
@@ -55,6 +63,10 @@ class Checker:
         self.settings = settings
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
         self.sandbox = Sandbox(settings.limits.mxnet_timeout, settings.limits.mxnet_memory)
+        if any(r.needs_mxnet for r in self.rules) and importlib.util.find_spec("mxnet"):
+            # Selected rules will want the graph: import mxnet in the child while this
+            # process opens archives, instead of after.
+            self.sandbox.start(preload_mxnet=True)
 
     def close(self) -> None:
         self.sandbox.close()
@@ -66,26 +78,37 @@ class Checker:
         self.close()
 
     def add_engine_finding(
-        self, report: ArchiveReport, code: str, message: str, hint: str | None = None
+        self,
+        report: ArchiveReport,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        ignored: tuple[str, ...] = (),
     ) -> None:
         """Record a finding of the engine's own (9xx), unless the user deselected that code."""
         engine_rule = self.registry.get(code)
-        if engine_rule is not None and self.settings.selects(code):
-            report.findings.append(stamp(engine_rule, Problem(message, hint=hint)))
+        if engine_rule is None or not self.settings.selects(code) or code.startswith(ignored):
+            return
+        report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
 
-    def check(self, path: Path) -> ArchiveReport:
+    def check(self, path: Path, open_view: ModelView | None = None) -> ArchiveReport:
+        """Check the archive at `path`; `open_view`, a view of it made with this checker's
+        settings and sandbox, is checked instead of opening it again (its owner closes it)."""
         report = ArchiveReport(str(path))
+        ignored = self.settings.ignored_at(path)  # per-path ignores: those rules do not even run
         for failure in self.registry.failures:
-            self.add_engine_finding(report, "MAR903", f"plugin {failure.origin}: {failure.message}")
+            message = f"plugin {failure.origin}: {failure.message}"
+            self.add_engine_finding(report, "MAR903", message, ignored=ignored)
         skipped: list[str] = []
         reason = ""
-        with ModelView(path, self.settings, self.sandbox) as view:
+        opened = nullcontext(open_view) if open_view is not None else None
+        with opened or ModelView(path, self.settings, self.sandbox) as view:
             for rule in self.rules:
-                if view.unreadable and not rule.on_unreadable:
+                if (view.unreadable and not rule.on_unreadable) or rule.code.startswith(ignored):
                     continue
                 try:
                     for problem in rule.check(view):  # type: ignore[misc]
-                        report.findings.append(stamp(rule, problem))
+                        report.findings.append(stamp(rule, problem, self.settings))
                 except MXNetUnavailable as exc:
                     skipped.append(rule.code)
                     reason = str(exc)
@@ -95,12 +118,43 @@ class Checker:
                         f"rule {rule.code} ({rule.name}) from {rule.origin} raised "
                         f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
                     )
-                    self.add_engine_finding(report, "MAR901", message)
+                    self.add_engine_finding(report, "MAR901", message, ignored=ignored)
             if view.mms_release is not None:
                 report.mms_release = view.mms_release[0]
         if skipped:
             message = f"skipped {', '.join(skipped)}: {reason}"
             hint = "install the extra: pip install 'mar-lint[mxnet]'"
-            self.add_engine_finding(report, "MAR902", message, hint)
+            self.add_engine_finding(report, "MAR902", message, hint, ignored)
         report.findings.sort(key=lambda f: (f.code, f.member or "", f.location or ""))
         return report
+
+
+def check_all(
+    registry: Registry, settings: Settings, targets: Sequence[Path], jobs: int = 1
+) -> list[ArchiveReport]:
+    """Reports for `targets`, in their order. With `jobs` > 1 the archives are shared among
+    that many processes, each with its own Checker and sandbox (0: one per CPU)."""
+    jobs = min(jobs or os.cpu_count() or 1, len(targets))
+    if jobs <= 1:
+        with Checker(registry, settings) as checker:
+            return [checker.check(target) for target in targets]
+    # Small chunks keep the processes evenly busy when one archive is much slower.
+    chunk = max(1, len(targets) // (jobs * 8))
+    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+        return list(pool.map(_check_in_worker, targets, chunksize=chunk))
+
+
+_worker_checker: Checker | None = None
+
+
+def _start_worker(settings: Settings) -> None:
+    # Rules hold their check functions, which do not pickle: each process loads the registry.
+    global _worker_checker
+    _worker_checker = Checker(load_registry(), settings)
+    # Pool processes end without atexit handlers; Finalize still runs, and stops the sandbox.
+    multiprocessing.util.Finalize(_worker_checker, _worker_checker.close, exitpriority=10)
+
+
+def _check_in_worker(target: Path) -> ArchiveReport:
+    assert _worker_checker is not None, "the pool initializer creates the checker"
+    return _worker_checker.check(target)

@@ -75,7 +75,12 @@ class Sandbox:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _ensure_child(self) -> subprocess.Popen[bytes]:
+    def start(self, preload_mxnet: bool = False) -> None:
+        """Start the child now instead of at the first request; with `preload_mxnet` it
+        imports mxnet (about 1.5 s) while the parent opens and checks the archive."""
+        self._ensure_child(preload_mxnet)
+
+    def _ensure_child(self, preload_mxnet: bool = False) -> subprocess.Popen[bytes]:
         if self._child is None or self._child.poll() is not None:
             env = dict(
                 os.environ,
@@ -84,7 +89,8 @@ class Sandbox:
                 MXNET_ENGINE_TYPE="NaiveEngine",
             )
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "mar_lint.sandbox", str(self.memory)],
+                [sys.executable, "-m", "mar_lint.sandbox", str(self.memory)]
+                + (["--preload-mxnet"] if preload_mxnet else []),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -190,6 +196,35 @@ def analyse_graph(symbol_json: str, input_shapes: dict[str, list[int]]) -> dict[
     return result
 
 
+def analyse_internals(symbol_json: str, input_shapes: dict[str, list[int]]) -> dict[str, Any]:
+    """Every node output of a graph with its inferred shape, for drawing it (runs in the
+    child): {"outputs": [{"node", "output", "shape"}]}; shapes are None when unknown."""
+    try:
+        import mxnet as mx
+    except Exception as exc:  # noqa: BLE001 - any import failure means "unavailable"
+        return {"mxnet_unavailable": f"mxnet cannot be imported: {exc}"}
+    result: dict[str, Any] = {"mxnet_version": mx.__version__}
+    try:
+        internals = mx.sym.load_json(symbol_json).get_internals()
+        names = internals.list_outputs()
+        nodes = [internals[i].name for i in range(len(names))]
+        arguments = set(internals.list_arguments())
+    except Exception as exc:  # noqa: BLE001
+        return dict(result, load_error=_clean_mxnet_error(exc))
+    shapes: list[Any] = [None] * len(names)
+    known = {name: tuple(shape) for name, shape in input_shapes.items() if name in arguments}
+    try:
+        _, out_shapes, _ = internals.infer_shape_partial(**known)
+        shapes = [_shape(s) for s in out_shapes] if out_shapes is not None else shapes
+    except Exception as exc:  # noqa: BLE001
+        result["infer_error"] = _clean_mxnet_error(exc)
+    result["outputs"] = [
+        {"node": node, "output": name, "shape": shape}
+        for node, name, shape in zip(nodes, names, shapes)
+    ]
+    return result
+
+
 def validate_with_schema(instance: Any, schema: Any) -> dict[str, Any]:
     """Validate against an archive-supplied JSON Schema (runs in the child)."""
     import jsonschema
@@ -212,14 +247,23 @@ def validate_with_schema(instance: Any, schema: Any) -> dict[str, Any]:
     return {"errors": errors}
 
 
-TASKS = {"graph": analyse_graph, "schema": validate_with_schema}
+TASKS = {
+    "graph": analyse_graph,
+    "internals": analyse_internals,
+    "schema": validate_with_schema,
+}
 
 
-def _child_main(memory: int) -> None:
+def _child_main(memory: int, preload_mxnet: bool) -> None:
     import resource
 
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    if preload_mxnet:
+        try:
+            import mxnet  # noqa: F401
+        except Exception:  # noqa: BLE001, S110 - the graph task reports the failure itself
+            pass
     out = sys.stdout.buffer
     for line in sys.stdin.buffer:
         request = json.loads(line)
@@ -232,4 +276,4 @@ def _child_main(memory: int) -> None:
 
 
 if __name__ == "__main__":
-    _child_main(int(sys.argv[1]))
+    _child_main(int(sys.argv[1]), "--preload-mxnet" in sys.argv[2:])

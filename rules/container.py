@@ -2,12 +2,42 @@
 
 from __future__ import annotations
 
+import fnmatch
+from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint.archive import MANIFEST, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, RenameMember
+from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
+from mar_lint.findings import Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
+
+# Compression methods every MMS release can unpack: MMS 0.x on Python 2.7 and MMS 1.x's
+# java.util.zip read only these two.
+MMS_COMPRESSIONS = ("stored", "deflated")
+
+# Folders and files that tools and operating systems leave behind (§2.1: model-archiver skips
+# most of them), with what they are.
+JUNK_FOLDERS = {
+    "__MACOSX": "macOS Finder metadata",
+    "__pycache__": "Python bytecode cache",
+    ".git": "a Git repository",
+    ".svn": "a Subversion working copy",
+    ".hg": "a Mercurial repository",
+    ".ipynb_checkpoints": "Jupyter checkpoints",
+}
+JUNK_FILES = {
+    "._*": "macOS AppleDouble metadata",
+    ".DS_Store": "macOS Finder metadata",
+    "Thumbs.db": "a Windows thumbnail cache",
+    "*.pyc": "Python bytecode",
+    "*.pyo": "Python bytecode",
+    "*.sw[po]": "a Vim swap file",
+    "*~": "an editor backup file",
+    ".#*": "an Emacs lock file",
+    "#*#": "an Emacs auto-save file",
+    "*.log": "a log file",
+    "nohup.out": "a log file",
+}
 
 
 @rule(
@@ -27,8 +57,198 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
 
     Fix: rebuild the archive with `mxnet-model-export`, or fetch the real file again.
     """
-    if view.unreadable:
+    if view.unreadable and not view.refused:  # a refused archive is readable: MAR009 says why
         yield Problem(view.unreadable, hint="rebuild the archive or fetch the real file again")
+
+
+@rule(
+    "MAR002", "member-corrupt", "error", "a member fails its CRC or size check, or cannot be read"
+)
+def member_corrupt(view: ModelView) -> Iterator[Problem]:
+    """Every member is read once, to its end, and checked against the size and CRC-32 the zip
+    declares. A member that fails was damaged after it was zipped (a bad copy, a truncated
+    upload, a disk error, or tampering): MMS either fails to unpack the archive ("Failed to
+    open model file") or, for a stored member whose CRC nobody checks, serves wrong weights.
+
+    Fix: rebuild the archive from the original files, or fetch it again.
+    """
+    # The members the model needs are read by their readers first: no member is read twice.
+    view.manifest, view.signature, view.symbol, view.params  # noqa: B018
+    results = view.verify()
+    for member in view.files:
+        failure = results.get(member.index)
+        if failure and not view.refusal(member):  # refused members: MAR004 and MAR006
+            yield Problem(f"cannot be read: {failure}", member=member.name)
+
+
+@rule(
+    "MAR004",
+    "unsupported-member",
+    "error",
+    "a member is a link or special file, encrypted, or compressed in a way MMS cannot unpack",
+)
+def unsupported_member(view: ModelView) -> Iterator[Problem]:
+    """MMS unpacks every member as a plain file. A symbolic link in the archive either breaks
+    the unpack or, where links are restored, points the server at a file outside the model
+    (`/etc/passwd`, a credentials file); a named pipe or device blocks or never ends. MMS has
+    no password to decrypt an encrypted member, and only stored and deflated members can be
+    unpacked by every MMS release (Python 2's zipfile and Java's java.util.zip know no other
+    method).
+
+    Fix: zip the real files (`zip` without `--symlinks` and without `-e`; `mxnet-model-export`
+    does this), with the default compression.
+    """
+    for member in view.members:
+        if member.is_symlink:
+            problem = "is a symbolic link: it can point out of the model folder"
+        elif member.special:
+            problem = f"is {member.special}, not a file"
+        elif member.encrypted:
+            problem = "is encrypted: MMS cannot decrypt it"
+        elif not member.is_dir and member.basename in ("", "."):
+            problem = "has no file name: MMS cannot unpack it to a file"
+        elif not member.is_dir and member.compression not in MMS_COMPRESSIONS:
+            problem = (
+                f"is compressed with {member.compression}: MMS can unpack only stored and "
+                "deflated members"
+            )
+        else:
+            continue
+        yield Problem(problem, member=member.name)
+
+
+@rule(
+    "MAR005",
+    "duplicate-member",
+    "error",
+    "two members have the same name, or the same file name once MMS flattens the archive",
+)
+def duplicate_member(view: ModelView) -> Iterator[Problem]:
+    """A zip can hold one name twice (re-exporting from a folder that still holds an old
+    MANIFEST.json does it). MMS uses the last copy, `unzip` stops to ask which to keep, and
+    other tools take the first. MMS 0.x also flattens the archive when it unpacks it (§1.7):
+    `a/labels.txt` and `b/labels.txt` both become `labels.txt`, and the last one silently
+    wins. Names that differ only in case overwrite each other on macOS and Windows.
+
+    Fix: keep one copy of each file; `mar-lint repack` drops the earlier copies of identical
+    duplicates. Give files in different folders different names.
+    """
+    copies: dict[str, list[Member]] = defaultdict(list)
+    for member in view.files:
+        copies[member.name].append(member)
+    for name, same_name in copies.items():
+        if len(same_name) > 1:
+            yield _duplicate_name(name, same_name)
+    by_basename: dict[str, list[Member]] = defaultdict(list)
+    for kept in (same_name[-1] for same_name in copies.values()):
+        if kept.basename and not _junk(kept):
+            by_basename[kept.basename].append(kept)
+    for basename, colliding in by_basename.items():
+        if len(colliding) > 1:
+            yield _flattened_collision(basename, colliding)
+    by_case: dict[str, list[str]] = defaultdict(list)
+    for basename in sorted(by_basename):
+        by_case[basename.casefold()].append(basename)
+    for variants in by_case.values():
+        if len(variants) > 1:
+            yield Problem(
+                f"{', '.join(map(repr, variants))} differ only in case: on macOS and Windows "
+                "one overwrites the other",
+                member=variants[-1],
+                severity=Severity.WARNING,
+                hint="give the files names that differ in more than case",
+            )
+
+
+def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
+    names = ", ".join(repr(m.name) for m in colliding)
+    return Problem(
+        f"{names} {'both' if len(colliding) == 2 else 'all'} become {basename!r} when MMS "
+        f"flattens the archive: the last, {colliding[-1].name!r}, overwrites the others",
+        member=colliding[-1].name,
+        severity=None if _differ(colliding) else Severity.WARNING,
+        hint="give the files different names",
+    )
+
+
+def _differ(members: list[Member]) -> bool:
+    """Whether the members' contents differ, from the CRC and size the directory declares."""
+    if any(m.info is None for m in members):
+        return True  # folder files would have to be read to compare them
+    return len({(m.info.CRC, m.size) for m in members}) > 1  # type: ignore[union-attr]
+
+
+def _duplicate_name(name: str, copies: list[Member]) -> Problem:
+    earlier = copies[:-1]
+    drop = tuple(RemoveMember(name, index=m.index) for m in earlier)
+    if _differ(copies):
+        return Problem(
+            f"{name!r} is stored {len(copies)} times with different contents: MMS uses the "
+            "last copy, other tools may use the first",
+            member=name,
+            fix=Fix(f"keep only the last copy of {name!r}", drop, safe=False),
+        )
+    return Problem(
+        f"{name!r} is stored {len(copies)} times (identical copies): MMS uses the last",
+        member=name,
+        severity=Severity.WARNING,
+        fix=Fix(
+            f"drop the earlier identical {_count(earlier, 'copy', 'copies')} of {name!r}", drop
+        ),
+    )
+
+
+@rule(
+    "MAR006",
+    "compression-bomb",
+    "error",
+    "a member or the whole archive inflates beyond the size or ratio limits (a zip bomb)",
+)
+def compression_bomb(view: ModelView) -> Iterator[Problem]:
+    """MMS unpacks the whole archive to disk before it loads anything. A member that inflates
+    a thousand times or to gigabytes (a "zip bomb"), or members that share the same
+    compressed bytes (overlapping entries, the trick behind non-recursive zip bombs), fill
+    the server's disk or memory. mar-lint judges members by what the zip directory declares
+    and never inflates them past their declared size.
+
+    Fix: if the member is real, store it without the extreme padding that compresses so well;
+    otherwise remove it. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-ratio`,
+    `max-member-bytes`, `max-total-bytes`) only for archives you trust.
+    """
+    for member in view.files:
+        reason = view.size_limit_reason(member)
+        if reason:
+            yield Problem(reason, member=member.name)
+    total = sum(m.size for m in view.files)
+    if total > view.limits.max_total_bytes:
+        yield Problem(
+            f"the members declare {total:,} bytes in total, over the limit of "
+            f"{view.limits.max_total_bytes:,}"
+        )
+    overlapping = _overlapping(view.files)
+    if overlapping:
+        names = ", ".join(repr(m.name) for m in overlapping[:5])
+        more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
+        yield Problem(
+            f"{len(overlapping)} members overlap other members' compressed bytes ({names}{more}): "
+            "a zip that reuses its data this way is built to inflate far beyond its size"
+        )
+
+
+def _overlapping(files: list[Member]) -> list[Member]:
+    """Members whose data starts before the previous member's data ends. The end is a lower
+    bound (30-byte local header plus compressed size), so overlaps are never overstated."""
+    located = sorted(
+        (m for m in files if m.info is not None),
+        key=lambda m: m.info.header_offset,  # type: ignore[union-attr]
+    )
+    found, end = [], -1
+    for member in located:
+        start = member.info.header_offset  # type: ignore[union-attr]
+        if start < end:
+            found.append(member)
+        end = max(end, start + 30 + member.compressed_size)
+    return found
 
 
 @rule(
@@ -88,3 +308,90 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
         "its contents",
         fix=Fix(f"move the {len(renames)} members of {view.root!r} to the archive root", renames),
     )
+
+
+@rule(
+    "MAR008",
+    "junk-member",
+    "warning",
+    "the archive holds OS, editor or tool leftovers (__MACOSX, .DS_Store, *.pyc, .git, logs)",
+)
+def junk_member(view: ModelView) -> Iterator[Problem]:
+    """Zipping a model folder by hand picks up whatever sits in it: Finder metadata
+    (`__MACOSX/`, `._*`, `.DS_Store`), bytecode caches, a `.git` folder, editor swap files,
+    training logs. MMS unpacks all of it next to the model: it wastes space and time, and a
+    `.git` folder or a log can leak credentials and internal paths to whoever gets the
+    archive.
+
+    Fix: remove them (`mar-lint repack` does), and build archives with
+    `mxnet-model-export` or `zip -x '__MACOSX/*' '*.DS_Store' ...`.
+    """
+    referenced = {m.index for r in view.references.values() for m in r.matches}
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for member in view.members:
+        junk = None if member.index in referenced else _junk(member)
+        if junk:
+            groups[junk].append(member.name)
+    for (unit, what), listed in groups.items():
+        names = tuple(dict.fromkeys(listed))
+        count = f" ({_count(names, 'member', 'members')})" if unit.endswith("/") else ""
+        yield Problem(
+            f"{unit!r}{count} is {what}, not part of the model",
+            member=unit,
+            fix=Fix(f"remove {unit!r}{count}", tuple(RemoveMember(n) for n in names)),
+        )
+
+
+def _junk(member: Member) -> tuple[str, str] | None:
+    """(the junk folder or file the member belongs to, what it is), or None."""
+    parts = member.name.rstrip("/").split("/")
+    folders = parts if member.is_dir else parts[:-1]
+    for depth, part in enumerate(folders):
+        if part in JUNK_FOLDERS:
+            return "/".join(parts[: depth + 1]) + "/", JUNK_FOLDERS[part]
+    if not member.is_dir:
+        for pattern, what in JUNK_FILES.items():
+            if fnmatch.fnmatchcase(parts[-1], pattern):
+                return member.name, what
+    return None
+
+
+@rule(
+    "MAR009",
+    "limits-exceeded",
+    "error",
+    "the archive has more members, longer names or deeper paths than the limits allow",
+    on_unreadable=True,
+)
+def limits_exceeded(view: ModelView) -> Iterator[Problem]:
+    """A model archive holds a handful of files with short names. Tens of thousands of
+    members, names of thousands of bytes or folders nested dozens deep are what hostile
+    archives use to exhaust memory, file-system limits (255 bytes per name, 4096 per path on
+    Linux) or the tools that unpack them; mar-lint stops listing an archive with too many
+    members and checks nothing else in it.
+
+    Fix: package only the files the model needs, with short names, at most a few folders
+    deep. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-members`,
+    `max-name-length`, `max-path-depth`) only for archives you trust.
+    """
+    if view.refused:
+        yield Problem(view.refused)
+        return
+    limits = view.limits
+    for member in view.members:
+        length = len(member.name.encode("utf-8", "surrogateescape"))
+        depth = len([part for part in member.name.split("/") if part])
+        if length > limits.max_name_length:
+            yield Problem(
+                f"the name is {length:,} bytes long, over the limit of {limits.max_name_length:,}",
+                member=member.name[:200] + "...",
+            )
+        elif depth > limits.max_path_depth:
+            yield Problem(
+                f"the path is {depth} levels deep, over the limit of {limits.max_path_depth}",
+                member=member.name,
+            )
+
+
+def _count(items: tuple[str, ...] | list[Member], one: str, many: str) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many}"

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from typing import Any
 
+from mar_lint import graph as graph_structure
 from mar_lint.archive import MANIFEST, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, SetJson
+from mar_lint.findings import Fix, Problem, RemoveMember, SetJson, json_pointer
 from mar_lint.manifests import validate
-from mar_lint.model import ModelView
+from mar_lint.model import REFERENCE_KEYS, ModelView
 from mar_lint.registry import rule
 from mar_lint.sandbox import SandboxFailure
 
 CARRIED_SCHEMA = "manifest-schema.json"
+# What each release's `mxnet-model-export` writes (formats.md §1.2).
+MODEL_SERVER = {"0.1.5": 0.1, "0.2.0": 0.1, "0.3.0": 0.1, "0.4.0": 0.4}
+ARCHIVE_VERSION = {"0.1.5": 0.1, "0.2.0": 0.1, "0.3.0": 0.1, "0.4.0": 0.2}
+LICENSE_015 = "Apache 2.0"
+PARAMS_NAME = re.compile(r"^(.+)-\d{4}\.params$")
 
 
 @rule("MAR101", "manifest-missing", "error", "no MANIFEST.json, or it is not a JSON object")
@@ -57,21 +65,71 @@ def manifest_schema(view: ModelView) -> Iterator[Problem]:
     or the one given with `--mms-version`. When the archive carries its own
     `manifest-schema.json`, the manifest is checked against it too.
 
-    Fix: add or correct the fields the message names (`mar-lint repack` fills those the
-    archive determines), or target the release you deploy to with `--mms-version`.
+    Fix: add or correct the fields the message names, or target the release you deploy to
+    with `--mms-version`. `mar-lint repack` fills the fields the archive determines:
+    `Model-Name` from the file prefix, `Model-Format`, the file references, `Engine` from the
+    graph, and `Model-Server`/`Model-Archive-Version` from the release (unsafe when the release
+    is only guessed); `--unsafe-fixes` drops a carried `manifest-schema.json` the manifest
+    fails (MMS validates with its own copy, never the archive's).
     """
     if not view.manifest.ok or not isinstance(view.manifest.value, dict) or not view.mms_release:
         return
     release, why = view.mms_release
     member = view.manifest.member.name  # type: ignore[union-attr]
+    determined = _determined_fields(view, release)
     for error in validate(view.manifest.value, release):
+        fix = None
+        for (parent, key), (value, safe) in determined.items():
+            if error.pointer == parent and error.message == f"{key!r} is a required property":
+                pointer = parent + json_pointer(key)
+                fix = Fix(f"set {pointer} to {value!r}", (SetJson(member, pointer, value),), safe)
         yield Problem(
             f"fails the MMS {release} manifest schema at {error.pointer or '/'}: {error.message}",
             member=member,
             location=error.pointer,
             hint=f"checked against MMS {release} ({why}); --mms-version picks another release",
+            fix=fix,
         )
     yield from _carried_schema(view, member)
+
+
+def _determined_fields(view: ModelView, release: str) -> dict[tuple[str, str], tuple[Any, bool]]:
+    """(parent pointer, key) -> (value, safe) for the manifest fields the archive determines.
+
+    Release numbers are certain when the release is targeted or the manifest shows it;
+    otherwise they are the detected release's guess (unsafe). A `License` is a legal claim,
+    never safe, and offered only when MMS 0.1.5 is targeted.
+    """
+    manifest = view.manifest.value
+    shown = view.settings.mms_version or {"Model-Server", "Model-Archive-Version"} & set(manifest)
+    fields: dict[tuple[str, str], tuple[Any, bool]] = {}
+    if release in MODEL_SERVER:
+        fields[("", "Model-Server")] = (MODEL_SERVER[release], bool(shown))
+        fields[("", "Model-Archive-Version")] = (ARCHIVE_VERSION[release], bool(shown))
+    if release == "0.1.5" and view.settings.mms_version:
+        fields[("", "License")] = (LICENSE_015, False)
+    saved = graph_structure.saved_version(view.symbol.value) if view.symbol.ok else None
+    if saved is not None:
+        fields[("", "Engine")] = ({"MXNet": ["int", saved]}, True)
+    if not isinstance(manifest.get("Model"), dict):
+        return fields
+    files = {key: view.model_file(key) for key in REFERENCE_KEYS}
+    fields.update(
+        {("/Model", key): (m.basename, True) for key, m in files.items() if m is not None}
+    )
+    if files["Symbol"] is not None:
+        fields[("/Model", "Model-Format")] = ("MXNet-Symbolic", True)
+    prefixes = {
+        m.basename[: -len("-symbol.json")]
+        for m in files.values()
+        if m and m.basename.endswith("-symbol.json")
+    }
+    prefixes |= {
+        found.group(1) for m in files.values() if m and (found := PARAMS_NAME.match(m.basename))
+    }
+    if len(prefixes) == 1:
+        fields[("/Model", "Model-Name")] = (prefixes.pop(), True)
+    return fields
 
 
 def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
@@ -89,16 +147,20 @@ def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
             f"validating with {CARRIED_SCHEMA}: the validator {exc}", member=schema.member.name
         )
         return
+    # MMS never reads the archive's copy of its schema; dropping it is a choice, not a repair.
+    drop = Fix(f"remove {schema.member.name!r}", (RemoveMember(schema.member.name),), safe=False)
     if "schema_error" in answer:
         yield Problem(
             f"{CARRIED_SCHEMA} is not a valid JSON Schema: {answer['schema_error']}",
             member=schema.member.name,
+            fix=drop,
         )
     for error in answer.get("errors", []):
         yield Problem(
             f"fails the archive's own {CARRIED_SCHEMA} at {error['pointer'] or '/'}: {error['message']}",
             member=manifest,
             location=error["pointer"],
+            fix=drop,
         )
 
 

@@ -7,6 +7,7 @@ Nothing here is mocked: graphs and weights come from `HybridBlock.export`, archi
 from __future__ import annotations
 
 import json
+import struct
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -193,3 +194,76 @@ def write_zip(path: Path, members: MemberList, compression: int = zipfile.ZIP_ST
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return path
+
+
+def unix_member(name: str, mode: int, data: bytes | str) -> tuple[zipfile.ZipInfo, bytes | str]:
+    """A member with Unix file-type bits: `stat.S_IFLNK | 0o777` makes unzip tools restore a
+    symbolic link to `data`."""
+    info = zipfile.ZipInfo(name, date_time=(2018, 5, 24, 0, 0, 0))
+    info.create_system = 3  # Unix: the high 16 bits of external_attr are st_mode
+    info.external_attr = mode << 16
+    return info, data
+
+
+def write_members(
+    path: Path,
+    members: Iterable[tuple[str | zipfile.ZipInfo, bytes | str]],
+    compression: int = zipfile.ZIP_STORED,
+) -> Path:
+    """Like write_zip, but a member may come with its own ZipInfo (links, odd modes)."""
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        for name, data in members:
+            if not isinstance(name, zipfile.ZipInfo):
+                name = zipfile.ZipInfo(name, date_time=(2018, 5, 24, 0, 0, 0))
+                name.compress_type = compression
+                name.external_attr = 0o644 << 16
+            archive.writestr(name, data)
+    return path
+
+
+def understate_size(path: Path, name: str, declared: int) -> Path:
+    """Make the headers of member `name` declare `declared` uncompressed bytes while its
+    compressed data inflates to more: a bomb that lies about its size."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        local = archive.getinfo(name).header_offset
+    struct.pack_into("<I", data, local + 22, declared)
+    central = len(data)
+    while True:  # the central header whose name follows its 46 fixed bytes
+        central = data.rindex(b"PK\x01\x02", 0, central)
+        if data[central + 46 : central + 46 + len(name.encode())] == name.encode():
+            break
+    struct.pack_into("<I", data, central + 24, declared)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def resave_params(params: bytes, change: Any, *, np_shape: bool = False) -> bytes:
+    """Load a params file with MXNet, change its name -> NDArray dict with `change`, and save
+    it again with `mx.nd.save` (numpy shape semantics, i.e. V3 records, with `np_shape`)."""
+    import tempfile
+
+    import mxnet as mx
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "w.params"
+        path.write_bytes(params)
+        arrays = change(mx.nd.load(str(path)))
+        with mx.util.np_shape(np_shape):
+            mx.nd.save(str(path), arrays)
+        return path.read_bytes()
+
+
+def mlp_saved_parameters(workdir: Path) -> bytes:
+    """The `mlp` network's weights as Gluon's `save_parameters` writes them (no prefixes)."""
+    import mxnet as mx
+    from mxnet.gluon import nn
+
+    net = nn.HybridSequential()
+    with net.name_scope():
+        net.add(nn.Dense(32, activation="relu"), nn.BatchNorm(), nn.Dense(5))
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.ones((1, 12)))
+    path = workdir / "tabular-gluon.params"
+    net.save_parameters(str(path))
+    return path.read_bytes()

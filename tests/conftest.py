@@ -14,6 +14,13 @@ from click.testing import CliRunner
 from mar_lint.cli import main
 
 
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see what a user at a terminal-less shell sees, also when CI itself runs on
+    GitHub Actions (which would switch the default output format)."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("models")

@@ -2,30 +2,70 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
+import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
 import click
-from packaging.version import InvalidVersion, Version
 
 from mar_lint.archive import MANIFEST
-from mar_lint.config import Settings
+from mar_lint.config import (
+    ConfigError,
+    Settings,
+    code_problem,
+    load_settings,
+    mms_version_problem,
+    mxnet_version_problem,
+)
 from mar_lint.findings import Severity
-from mar_lint.manifests import UnknownRelease, release_for
 from mar_lint.registry import Registry, load_registry
-from mar_lint.reporters import REPORTERS
-from mar_lint.runner import Checker
+from mar_lint.reporters import REPORTERS, statistics, text_report
+from mar_lint.runner import check_all
 
 ARCHIVE_SUFFIXES = (".model", ".mar")
+# The files the pre-commit hook passes besides archives (.pre-commit-hooks.yaml `files:`).
+MODEL_FILE = re.compile(r"^(MANIFEST\.json|signature\.json|.*-symbol\.json|.*\.params)$")
+SEVERITIES = [s.value for s in Severity]
+
+
+class ConfigurationError(click.ClickException):
+    """A bad configuration file is a usage error: exit 2, like a bad option."""
+
+    exit_code = 2
+
+
+def model_folder_of(path: Path) -> Path | None:
+    """The model folder a file belongs to, when it is one of a model folder's files: pre-commit
+    passes `models/digits/signature.json`, and the whole folder is what gets checked. Only the
+    folders named in a relative path are searched (never above the working folder), and only
+    the parent of an absolute one."""
+    if path.name.endswith(ARCHIVE_SUFFIXES):
+        return None
+    folders = path.parents if not path.is_absolute() else (path.parent,)
+    return next((folder for folder in folders if (folder / MANIFEST).is_file()), None)
+
+
+def is_loose_model_file(path: Path) -> bool:
+    """A model's own file (raw MXNet export, manifest) lying outside any model folder: part of
+    no model, so nothing to check, not an archive to fail as MAR001."""
+    return bool(MODEL_FILE.search(path.name)) and model_folder_of(path) is None
 
 
 def find_targets(paths: Iterable[Path]) -> Iterator[Path]:
-    """Archives and model folders to check: a file is an archive whatever its name; a folder
-    holding MANIFEST.json is a model folder; any other folder is searched for both."""
+    """Archives and model folders to check: a file is an archive whatever its name, unless it
+    is a file of a model folder (then the folder is checked) or a loose model file (skipped);
+    a folder holding MANIFEST.json is a model folder; any other folder is searched for both."""
     for path in paths:
-        if path.is_file() or (path / MANIFEST).is_file():
+        if path.is_file():
+            if not is_loose_model_file(path):
+                yield model_folder_of(path) or path
+            continue
+        if (path / MANIFEST).is_file():
             yield path
             continue
         for top, dirs, files in os.walk(path):
@@ -37,74 +77,157 @@ def find_targets(paths: Iterable[Path]) -> Iterator[Path]:
             yield from (Path(top, f) for f in sorted(files) if f.endswith(ARCHIVE_SUFFIXES))
 
 
-def split_codes(values: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(
+def split_codes(values: tuple[str, ...], option: str, known: Collection[str]) -> tuple[str, ...]:
+    codes = tuple(
         code.strip().upper() for value in values for code in value.split(",") if code.strip()
     )
-
-
-def check_codes(registry: Registry, option: str, codes: tuple[str, ...]) -> None:
     for code in codes:
-        if not any(r.code.startswith(code) for r in registry.rules):
-            raise click.BadParameter(
-                f"{code!r} matches no rule (see `mar-lint rules`)", param_hint=option
-            )
+        problem = code_problem(code, known)
+        if problem:
+            raise click.BadParameter(problem, param_hint=option)
+    return codes
+
+
+def resolve_settings(registry: Registry, config_file: Path | None, **options: Any) -> Settings:
+    """Defaults < the configuration file (`config_file`, else the nearest one found upward
+    from the working folder) < the command line's `options` (see command_line_settings)."""
+    known = [r.code for r in registry.rules]
+    try:
+        file_settings = load_settings(config_file, Path.cwd(), known)
+    except ConfigError as exc:
+        raise ConfigurationError(str(exc)) from exc
+    return command_line_settings(file_settings, known, **options)
+
+
+def command_line_settings(
+    file_settings: Settings, known: Collection[str], **options: Any
+) -> Settings:
+    """The file's settings overlaid with the command line's: `--select` replaces the file's
+    `select` and `extend-select`, `--ignore` and `--extend-select` add to the file's lists, and
+    every other option replaces the file's value. `options` are click's values (select,
+    extend_select, ignore: tuples of strings; mms_version, mxnet_version, fail_on: str or
+    None); a command without one of these options leaves it out."""
+    changes: dict[str, Any] = {}
+    select = split_codes(options.get("select", ()), "--select", known)
+    extend_select = split_codes(options.get("extend_select", ()), "--extend-select", known)
+    ignore = split_codes(options.get("ignore", ()), "--ignore", known)
+    if select or extend_select:
+        changes["select"] = (select or file_settings.select) + extend_select
+    if ignore:
+        changes["ignore"] = file_settings.ignore + ignore
+    for option, problem_of in (
+        ("mms_version", mms_version_problem),
+        ("mxnet_version", mxnet_version_problem),
+    ):
+        value = options.get(option)
+        problem = problem_of(value) if value else None
+        if problem:
+            raise click.BadParameter(problem, param_hint="--" + option.replace("_", "-"))
+        if value:
+            changes[option] = value
+    if options.get("fail_on"):
+        changes["fail_on"] = Severity(options["fail_on"])
+    return dataclasses.replace(file_settings, **changes)
+
+
+@contextlib.contextmanager
+def destination(output_file: Path | None) -> Iterator[TextIO]:
+    if output_file is None:
+        yield sys.stdout
+        return
+    with open(output_file, "w", encoding="utf-8") as stream:
+        yield stream
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Configuration file (default: the nearest .mar-lint.toml or pyproject.toml "
+    "with [tool.mar-lint]).",
+)
+@click.option(
     "--format",
     "output_format",
-    type=click.Choice(sorted(REPORTERS)),
-    default="text",
-    show_default=True,
+    type=click.Choice(list(REPORTERS)),
+    help="Output format [default: text; github when GITHUB_ACTIONS is set].",
+)
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the report to this file instead of stdout.",
 )
 @click.option(
     "--select",
     multiple=True,
     help="Codes or prefixes to check (MAR2, MAR203); repeat or comma-separate.",
 )
+@click.option("--extend-select", multiple=True, help="Codes or prefixes to check as well.")
 @click.option("--ignore", multiple=True, help="Codes or prefixes to leave out.")
 @click.option(
     "--mms-version", help="Target MMS release (default: the one the manifest was written for)."
 )
 @click.option("--mxnet-version", help="Target MXNet release (default: the installed mxnet).")
+@click.option(
+    "--fail-on",
+    type=click.Choice(SEVERITIES),
+    help="Lowest severity that makes the run exit 1 [default: error].",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when findings would fail the run.")
+@click.option(
+    "--statistics",
+    "statistics_wanted",
+    is_flag=True,
+    help="Also print how often each code was reported.",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Text format: only findings, no clean archives or summary."
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Check archives in this many processes (0: one per CPU).",
+)
 def check(
     paths: tuple[Path, ...],
-    output_format: str,
-    select: tuple[str, ...],
-    ignore: tuple[str, ...],
-    mms_version: str | None,
-    mxnet_version: str | None,
+    config_file: Path | None,
+    output_format: str | None,
+    output_file: Path | None,
+    exit_zero: bool,
+    statistics_wanted: bool,
+    quiet: bool,
+    jobs: int,
+    **options: Any,
 ) -> None:
     """Check archives (.model files) and model folders; folders are searched for both."""
     registry = load_registry()
-    selected, ignored = split_codes(select) or ("MAR",), split_codes(ignore)
-    check_codes(registry, "--select", selected)
-    check_codes(registry, "--ignore", ignored)
-    if mms_version:
-        try:
-            release_for(mms_version)
-        except UnknownRelease as exc:
-            raise click.BadParameter(str(exc), param_hint="--mms-version") from exc
-    if mxnet_version:
-        try:
-            Version(mxnet_version)
-        except InvalidVersion as exc:
-            raise click.BadParameter(
-                f"{mxnet_version!r} is not a version", param_hint="--mxnet-version"
-            ) from exc
+    settings = resolve_settings(registry, config_file, **options)
     targets = list(dict.fromkeys(find_targets(paths)))
+    if not targets and all(path.is_file() for path in paths):
+        # Only loose model files, as pre-commit passes them: nothing wrong, nothing to check.
+        click.echo("mar-lint: nothing to check: the files are in no model folder", err=True)
+        sys.exit(0)
     if not targets:
         raise click.UsageError(
             f"no {' or '.join(ARCHIVE_SUFFIXES)} archives or model folders found"
         )
-    settings = Settings(
-        select=selected, ignore=ignored, mms_version=mms_version, mxnet_version=mxnet_version
-    )
-    with Checker(registry, settings) as checker:
-        reports = [checker.check(target) for target in targets]
-    REPORTERS[output_format](reports, registry, sys.stdout)
-    failed = any(f.severity is Severity.ERROR for r in reports for f in r.findings)
-    sys.exit(1 if failed else 0)
+    if output_format is None:
+        output_format = "github" if os.environ.get("GITHUB_ACTIONS") else "text"
+    reports = check_all(registry, settings, targets, jobs)
+    with destination(output_file) as stream:
+        if output_format == "text":
+            text_report.render(reports, registry, stream, quiet=quiet)
+        else:
+            REPORTERS[output_format](reports, registry, stream)
+    if statistics_wanted:
+        # Never inside a machine-readable document on stdout.
+        machine_on_stdout = output_format != "text" and output_file is None
+        statistics.render(reports, sys.stderr if machine_on_stdout else sys.stdout)
+    failed = any(settings.fails(f.severity) for r in reports for f in r.findings)
+    sys.exit(1 if failed and not exit_zero else 0)

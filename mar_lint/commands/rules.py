@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
-from mar_lint.registry import load_registry
+from mar_lint.registry import Rule, load_registry
+
+FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+
+
+def rule_json(rule: Rule) -> dict[str, Any]:
+    return {
+        "code": rule.code,
+        "name": rule.name,
+        "severity": rule.severity.value,
+        "summary": rule.summary,
+        "doc": rule.doc,
+        "needs_mxnet": rule.needs_mxnet,
+        "origin": rule.origin,
+    }
 
 
 @click.command("rule")
 @click.argument("code")
-def rule_command(code: str) -> None:
+@FORMAT
+def rule_command(code: str, output_format: str) -> None:
     """Explain a rule: why it matters and how to fix it."""
     found = load_registry().get(code.upper())
     if found is None:
         raise click.BadParameter(f"no rule {code!r} (see `mar-lint rules`)", param_hint="CODE")
-    click.echo(
-        f"{found.code} {found.name} ({found.severity.value})\n\n{found.summary}\n\n{found.doc}"
-    )
+    if output_format == "json":
+        click.echo(json.dumps(rule_json(found), indent=2))
+    else:
+        click.echo(
+            f"{found.code} {found.name} ({found.severity.value})\n\n{found.summary}\n\n{found.doc}"
+        )
 
 
 @click.command("rules")
-def rules_command() -> None:
+@FORMAT
+def rules_command(output_format: str) -> None:
     """List every rule: code, name, default severity and summary."""
-    for item in load_registry().rules:
+    registry = load_registry()
+    if output_format == "json":
+        click.echo(json.dumps([rule_json(item) for item in registry.rules], indent=2))
+        return
+    for item in registry.rules:
         click.echo(f"{item.code}  {item.name:<22} {item.severity.value:<8} {item.summary}")

@@ -1,0 +1,112 @@
+"""`--format sarif`: one SARIF 2.1.0 log, for GitHub code scanning and other SARIF viewers.
+
+`tool.driver.rules` is built from the registry (summary, docstring, default severity). Each
+result points at the archive file (`artifactLocation.uri`, relative paths kept relative) and,
+when the finding is about one member, at that member and JSON pointer as a logical location
+(`signature.json/inputs/0/data_shape/0`), since a zip member has no line numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote
+
+from mar_lint import __version__
+from mar_lint.findings import Finding, Severity
+from mar_lint.registry import Registry, Rule
+from mar_lint.runner import ArchiveReport
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+FIX_PARAGRAPH = re.compile(r"^Fix:", re.MULTILINE)
+
+
+def split_doc(doc: str) -> tuple[str, str]:
+    """A rule's docstring as (why it matters, how to fix it): the fix is the `Fix:` paragraph."""
+    found = FIX_PARAGRAPH.search(doc)
+    if found is None:
+        return doc.strip(), ""
+    return doc[: found.start()].strip(), doc[found.end() :].strip()
+
+
+def rule_descriptor(rule: Rule) -> dict[str, Any]:
+    why, _ = split_doc(rule.doc)
+    return {
+        "id": rule.code,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": why or rule.summary},
+        "help": {"text": rule.doc, "markdown": rule.doc},
+        "defaultConfiguration": {"level": LEVELS[rule.severity]},
+        "properties": {"needsMxnet": rule.needs_mxnet, "origin": rule.origin},
+    }
+
+
+def artifact_uri(path: str) -> str:
+    where = Path(path)
+    return where.as_uri() if where.is_absolute() else quote(where.as_posix(), safe="/")
+
+
+def result(finding: Finding, report: ArchiveReport, rule_index: dict[str, int]) -> dict[str, Any]:
+    location: dict[str, Any] = {
+        "physicalLocation": {"artifactLocation": {"uri": artifact_uri(report.path)}}
+    }
+    if finding.member:
+        location["logicalLocations"] = [
+            {
+                "name": finding.member,
+                "fullyQualifiedName": finding.member + (finding.location or ""),
+                "kind": "value" if finding.location else "resource",
+            }
+        ]
+    # Locations are JSON pointers ("/inputs/0") in JSON members and "line:column" in code.
+    is_pointer = finding.location is not None and finding.location[:1] in ("", "/")
+    where_key = "jsonPointer" if is_pointer else "location"
+    properties: dict[str, Any] = {"member": finding.member, where_key: finding.location}
+    if finding.hint:
+        properties["hint"] = finding.hint
+    if finding.fix is not None:
+        properties["fix"] = {"summary": finding.fix.summary, "safe": finding.fix.safe}
+    entry: dict[str, Any] = {
+        "ruleId": finding.code,
+        "level": LEVELS[finding.severity],
+        "message": {"text": finding.message},
+        "locations": [location],
+        "properties": properties,
+    }
+    if finding.code in rule_index:
+        entry["ruleIndex"] = rule_index[finding.code]
+    return entry
+
+
+def render(reports: list[ArchiveReport], registry: Registry, stream: TextIO) -> None:
+    rules = list(registry.rules)
+    rule_index = {rule.code: index for index, rule in enumerate(rules)}
+    log = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "mar-lint",
+                        "version": __version__,
+                        "rules": [rule_descriptor(rule) for rule in rules],
+                    }
+                },
+                "artifacts": [
+                    {"location": {"uri": artifact_uri(report.path)}} for report in reports
+                ],
+                "results": [
+                    result(finding, report, rule_index)
+                    for report in reports
+                    for finding in report.findings
+                ],
+                "columnKind": "unicodeCodePoints",
+            }
+        ],
+    }
+    stream.write(json.dumps(log, indent=2) + "\n")
