@@ -224,23 +224,20 @@ class ModelView(ArchiveView):
         graph = self.graph
         if graph is None or not graph.loaded:
             return None
-        candidates = [a for a in graph.arguments if not is_label(a)]
-        if isinstance(self.params, ParamsIndex) and self.params.has_names:
-            saved = {t.bare_name for t in self.params.tensors if t.prefix in (None, "arg")}
-            # A weight the file lacks is still a weight when the signature's inputs give its
-            # shape (MAR304 reports it missing), not a data input the signature leaves out.
-            return tuple(
-                a
-                for a in candidates
-                if a not in saved
-                and (a in self.input_shapes or not known_shape(graph.arg_shapes.get(a)))
-            )
-        if graph.infer_error:
+        params = self.params if isinstance(self.params, ParamsIndex) else None
+        if (params is None or not params.has_names) and graph.infer_error:
             return None
+        saved = (
+            {t.bare_name for t in params.tensors if t.prefix in (None, "arg")} if params else set()
+        )
+        # A weight the file lacks is still a weight when the signature's inputs give its shape
+        # (MAR304 reports it missing), not a data input the signature leaves out.
         return tuple(
             a
-            for a in candidates
-            if a in self.input_shapes or not known_shape(graph.arg_shapes.get(a))
+            for a in graph.arguments
+            if not is_label(a)
+            and a not in saved
+            and (a in self.input_shapes or not known_shape(graph.arg_shapes.get(a)))
         )
 
     # -- weights ---------------------------------------------------------------------------
