@@ -13,7 +13,7 @@ import math
 import random
 import struct
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +59,23 @@ def params_bytes(weights: dict[str, list[int]], seed: int = 7) -> bytes:
     return b"".join(parts)
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogue() -> dict[str, dict[str, Any]]:
     return json.loads((GRAPHS / "graphs.json").read_text())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _weights(name: str) -> bytes:
     return params_bytes(catalogue()[name]["weights"])
 
 
 def graph_names() -> list[str]:
     return sorted(catalogue())
+
+
+def any_batch(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signature entries with batch dimension 0, MMS's "any batch size"."""
+    return [{"data_name": e["data_name"], "data_shape": [0, *e["data_shape"][1:]]} for e in entries]
 
 
 @dataclass
@@ -107,14 +112,10 @@ class GraphArchive:
             "Engine": {"MXNet": ["int", 10901]},
             **self.manifest,
         }
-        batchless = lambda entries: [  # noqa: E731 - MMS reads 0 as "any batch size"
-            {"data_name": e["data_name"], "data_shape": [0, *e["data_shape"][1:]]}
-            for e in entries
-        ]
         self.signature = {
-            "inputs": batchless(facts["inputs"]),
+            "inputs": any_batch(facts["inputs"]),
             "input_type": facts["input_type"],
-            "outputs": batchless(facts["outputs"]),
+            "outputs": any_batch(facts["outputs"]),
             "output_type": "application/json",
             **self.signature,
         }

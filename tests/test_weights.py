@@ -249,7 +249,9 @@ def test_weights_without_an_epoch(tmp_path, mlp_model):
         )
     )
     [finding] = result.only("MAR305")
-    assert finding["severity"] == "warning" and "No epoch number found" in finding["message"]
+    # MMS falls back to epoch 0 and fails to load tabular-0000.params (the MMS oracle shows it).
+    assert finding["severity"] == "error" and "No epoch number found" in finding["message"]
+    assert "MMS loads tabular-0000.params, which the archive does not have" in finding["message"]
     assert result.only("MAR304") == []  # the weights themselves are right
 
 

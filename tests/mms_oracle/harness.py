@@ -59,7 +59,9 @@ def install_mms(release: str) -> Path:
         done = subprocess.run(command, capture_output=True, text=True, timeout=300)
         if done.returncode != 0 or not (staging / "mms" / "model_loader.py").is_file():
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise OracleUnavailable(f"pip could not install mxnet-model-server=={release}: {tail[0]}")
+            raise OracleUnavailable(
+                f"pip could not install mxnet-model-server=={release}: {tail[0]}"
+            )
         try:
             staging.rename(target)  # atomic: a concurrent run either wins or finds it there
         except OSError:
@@ -126,7 +128,9 @@ def serve(archive: Path, release: str = "0.4", name: str | None = None) -> Verdi
             "name": name,
             "archive": str(copy),
             "mms": str(mms_folder),
-            "site_packages": sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}),
+            "site_packages": sorted(
+                {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+            ),
         }
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
