@@ -1,34 +1,94 @@
-"""Serve one archive with a real MMS 0.x release, in this (child) process, and print a verdict.
+"""Serve archives with one real MMS 0.x release and print a verdict for each.
 
-Run only by `harness.serve`, as `python -I -S child.py REQUEST_JSON`: no site, no script
-folder, no working folder on sys.path; the parent sets sys.path entries, limits and the
-throwaway working folder. The archive's service file is code, so this process is the only
-one that ever imports it.
+Run only by `harness.py`, as `python -I -S child.py CONFIG_JSON`: no site, no script folder,
+no working folder on sys.path; sys.path is the stdlib, the MMS release folder and our venv's
+site-packages. This process imports MXNet and MMS's own modules once (never archive code),
+then reads one request per line on stdin and forks a child per archive: the child sets its
+CPU-time, address-space and file-size limits, moves into the request's throwaway folder,
+loads the archive the way MMS does (the service file is code: only this child imports it),
+sends one predict request, and hands its verdict back through a pipe. A child that overruns
+the wall-clock deadline is killed with its process group.
 
-The verdict is one JSON object on the original stdout; everything MMS or the service prints
-goes to stderr. Stages, in MMS's order: load (extract, manifest, files), service-import,
-service-class, init, endpoints, request.
+Verdicts are JSON lines on the original stdout; everything MMS or a service prints goes to
+stderr. Stages, in MMS's order: extract, manifest, files (MMS's ModelLoader), service-import,
+service-class, init, endpoints, request; "served" when the request got an answer.
 """
 
 import json
 import os
+import resource
+import select
+import signal
 import sys
+import time
 
 
 def main() -> None:
-    request = json.loads(sys.argv[1])
-    verdict_fd = os.dup(1)
-    os.dup2(2, 1)  # MMS prints INFO lines on stdout; keep stdout for the verdict alone
-    # Our stdlib stays; the MMS release and the venv's packages are the only additions.
+    config = json.loads(sys.argv[1])
+    verdicts = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # MMS prints INFO lines on stdout; keep stdout for the verdicts alone
     sys.path[:] = [p for p in sys.path if p and "site-packages" not in p]
-    sys.path += [request["mms"], *request["site_packages"]]
-    try:
-        verdict = serve(request)
-    except BaseException as exc:  # noqa: BLE001 - the harness itself failed: say so
-        verdict = {"stage": "harness", "ok": False, "error": describe(exc)}
-    with os.fdopen(verdict_fd, "w") as out:
-        out.write(json.dumps(verdict, default=str) + "\n")
-    os._exit(0)  # MMS and MXNet leave threads behind; the verdict is written
+    sys.path += [config["mms"], *config["site_packages"]]
+    preload()
+    for line in sys.stdin:
+        request = dict(config, **json.loads(line))
+        verdict = fork_and_serve(request, keep_from_child=verdicts.fileno())
+        verdicts.write(json.dumps(verdict, default=str) + "\n")
+        verdicts.flush()
+
+
+def preload() -> None:
+    """MMS's and MXNet's own modules, imported once; every forked child starts with them."""
+    import mxnet  # noqa: F401
+    import PIL.Image  # noqa: F401 - the request path decodes and builds JPEGs
+
+    install_shims()
+    import mms.model_loader  # noqa: F401
+    import mms.model_service.mxnet_vision_service  # noqa: F401
+    import mms.serving_frontend  # noqa: F401
+
+
+def fork_and_serve(request: dict, keep_from_child: int) -> dict:
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: limits first, then the archive
+        os.close(reader)
+        os.close(keep_from_child)  # the verdict stream and the request stream are ours
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.setsid()
+        limits = request["limits"]
+        for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE"):
+            resource.setrlimit(getattr(resource, name), (limits[name], limits[name]))
+        try:
+            os.chdir(request["workdir"])
+            verdict = serve(request)
+        except BaseException as exc:  # noqa: BLE001 - the harness itself failed: say so
+            verdict = {"stage": "harness", "ok": False, "error": describe(exc)}
+        os.write(writer, json.dumps(verdict, default=str).encode())
+        os._exit(0)  # MMS and MXNet leave threads behind; the verdict is written
+    os.close(writer)
+    answer, deadline = b"", time.monotonic() + request["wall_seconds"]
+    while True:
+        ready, _, _ = select.select([reader], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            os.killpg(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(reader)
+            return {
+                "stage": "timeout",
+                "ok": False,
+                "error": f"no verdict in {request['wall_seconds']} s",
+            }
+        chunk = os.read(reader, 1 << 16)
+        if not chunk:
+            break
+        answer += chunk
+    os.close(reader)
+    _, status = os.waitpid(pid, 0)
+    if answer:
+        return json.loads(answer)
+    cause = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {status >> 8}"
+    return {"stage": "crashed", "ok": False, "error": f"the MMS child died ({cause})"}
 
 
 def describe(exc: BaseException) -> str:

@@ -5,23 +5,27 @@ release in its own folder under the cache, reused across runs. Their declared re
 (mxnet-mkl, onnx 1.1.1) do not install on Python 3.11; the loader needs only what the
 `oracle` extra and the `mxnet` extra install into our venv.
 
-MMS runs only in `child.py`: `python -I -S`, sys.path = stdlib + the release folder + our
-site-packages (never the repository, the working folder or the archive's folder), CPU-time,
-address-space and file-size limits, a wall-clock timeout, and a throwaway working folder
+MMS runs only in `child.py` processes: `python -I -S`, sys.path = stdlib + the release folder
++ our site-packages (never the repository, the working folder or the archive's folder). Each
+imports MXNet and MMS once and forks one child per archive, which runs under CPU-time,
+address-space and file-size limits and a wall-clock deadline, in a throwaway working folder
 that holds a copy of the archive (MMS extracts beside it).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import os
 import resource
+import select
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,11 +105,116 @@ class Verdict:
         return f"MMS {self.release} failed at {self.stage}: {self.error[:600]}"
 
 
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
+class _Zygote:
+    """One `child.py` process for one MMS release: MXNet and MMS imported once, one forked
+    child per archive (see child.py)."""
+
+    def __init__(self, release: str) -> None:
+        self.release = release
+        self.scratch = tempfile.mkdtemp(prefix=f"mms-{release}-oracle-")
+        self.log = tempfile.TemporaryFile(dir=self.scratch)
+        config = {
+            "release": release,
+            "mms": str(install_mms(release)),
+            "site_packages": sorted(
+                {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+            ),
+            "limits": {
+                "RLIMIT_CPU": CPU_SECONDS,
+                "RLIMIT_AS": MEMORY_BYTES,
+                "RLIMIT_FSIZE": FILE_BYTES,
+            },
+            "wall_seconds": WALL_SECONDS,
+        }
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.scratch,
+            "TMPDIR": self.scratch,
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MXNET_ENGINE_TYPE": "NaiveEngine",
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(CHILD), json.dumps(config)],
+            cwd=self.scratch,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            preexec_fn=_limit_zygote,
+        )
+
+    def serve(self, workdir: Path, archive: Path, name: str) -> dict[str, Any]:
+        request = {"workdir": str(workdir), "archive": str(archive), "name": name}
+        try:
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
+            self.process.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            return self._died()
+        stdout = self.process.stdout
+        ready, _, _ = select.select([stdout], [], [], WALL_SECONDS + 30)
+        line = stdout.readline() if ready else b""  # type: ignore[union-attr]
+        if not line:
+            return self._died()
+        return json.loads(line)
+
+    def _died(self) -> dict[str, Any]:
+        self.close()
+        self.log.seek(0, os.SEEK_END)
+        self.log.seek(max(0, self.log.tell() - 800))
+        tail = self.log.read().decode(errors="replace")
+        return {"stage": "crashed", "ok": False, "error": f"the MMS process died: {tail}"}
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def close(self) -> None:
+        if self.alive:
+            self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _limit_zygote() -> None:
+    # The forked children set their own CPU and memory limits; these bound the zygote.
+    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS * 20, CPU_SECONDS * 20))
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
-    os.setsid()  # its own process group: a timeout kills MMS and anything it started
+
+
+class _Pool:
+    """Idle zygotes per release; a thread takes one (or starts one) for each archive."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: dict[str, list[_Zygote]] = {}
+        self.every: list[_Zygote] = []
+        atexit.register(self.close)
+
+    def take(self, release: str) -> _Zygote:
+        with self.lock:
+            idle = self.idle.setdefault(release, [])
+            while idle:
+                zygote = idle.pop()
+                if zygote.alive:
+                    return zygote
+        zygote = _Zygote(release)
+        with self.lock:
+            self.every.append(zygote)
+        return zygote
+
+    def give_back(self, zygote: _Zygote) -> None:
+        if zygote.alive:
+            with self.lock:
+                self.idle[zygote.release].append(zygote)
+
+    def close(self) -> None:
+        for zygote in self.every:
+            zygote.close()
+
+
+_POOL = _Pool()
 
 
 def serve(archive: Path, release: str = "0.4", name: str | None = None) -> Verdict:
@@ -114,53 +223,19 @@ def serve(archive: Path, release: str = "0.4", name: str | None = None) -> Verdi
     absent = missing_runtime()
     if absent:
         raise OracleUnavailable(f"the MMS loader needs {', '.join(absent)} (install '.[oracle]')")
-    mms_folder = install_mms(release)
     name = name or archive.name.removesuffix(".model")
     with tempfile.TemporaryDirectory(prefix="mms-oracle-") as scratch:
         workdir = Path(scratch)
-        copy = workdir / archive.name
+        copy = workdir / archive.name  # MMS extracts beside the archive, so it gets a folder
         if archive.is_dir():
             shutil.copytree(archive, copy)
         else:
             shutil.copyfile(archive, copy)
-        request = {
-            "release": release,
-            "name": name,
-            "archive": str(copy),
-            "mms": str(mms_folder),
-            "site_packages": sorted(
-                {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-            ),
-        }
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": scratch,
-            "TMPDIR": scratch,
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MXNET_ENGINE_TYPE": "NaiveEngine",
-            "MPLCONFIGDIR": scratch,
-        }
-        child = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(CHILD), json.dumps(request)],
-            cwd=scratch,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            preexec_fn=_limit_child,
-        )
+        zygote = _POOL.take(release)
         try:
-            out, err = child.communicate(timeout=WALL_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(child.pid, 9)
-            child.communicate()
-            return Verdict(release, "timeout", False, f"no verdict in {WALL_SECONDS} s")
-        lines = out.decode(errors="replace").strip().splitlines()
-        if child.returncode != 0 or not lines:
-            tail = err.decode(errors="replace").strip()[-800:]
-            return Verdict(release, "crashed", False, f"exit {child.returncode}: {tail}")
-        answer: dict[str, Any] = json.loads(lines[-1])
+            answer = zygote.serve(workdir, copy, name)
+        finally:
+            _POOL.give_back(zygote)
     if answer["stage"] == "harness":
         raise AssertionError(f"the oracle harness failed, not MMS: {answer['error']}")
     return Verdict(
