@@ -6,13 +6,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from mar_lint import graph as graph_structure
 from mar_lint.archive import MANIFEST, unsafe_path_reason
 from mar_lint.findings import Fix, Problem, RemoveMember, SetJson, json_pointer
 from mar_lint.manifests import validate
 from mar_lint.model import REFERENCE_KEYS, ModelView
 from mar_lint.registry import rule
 from mar_lint.sandbox import SandboxFailure
+from mar_lint.versions import int_from_version
 
 CARRIED_SCHEMA = "manifest-schema.json"
 # What each release's `mxnet-model-export` writes (formats.md §1.2).
@@ -108,9 +108,9 @@ def _determined_fields(view: ModelView, release: str) -> dict[tuple[str, str], t
         fields[("", "Model-Archive-Version")] = (ARCHIVE_VERSION[release], bool(shown))
     if release == "0.1.5" and view.settings.mms_version:
         fields[("", "License")] = (LICENSE_015, False)
-    saved = graph_structure.saved_version(view.symbol.value) if view.symbol.ok else None
+    saved = view.saved_mxnet_version
     if saved is not None:
-        fields[("", "Engine")] = ({"MXNet": ["int", saved]}, True)
+        fields[("", "Engine")] = ({"MXNet": ["int", int_from_version(saved)]}, True)
     if not isinstance(manifest.get("Model"), dict):
         return fields
     files = {key: view.model_file(key) for key in REFERENCE_KEYS}

@@ -66,8 +66,8 @@ def test_overview_of_a_clean_archive(tmp_path, cnn_model):
         "(1, 10)",
         "2,346 parameters",
         "float32",
-        "class ClassifierService(MXNetVisionService)",
-        "def _postprocess",
+        "class DigitsService(MXNetVisionService)",
+        "def _preprocess",
         "10 labels: class_0, class_1",
         "error(s)",
     ):
@@ -246,7 +246,7 @@ def test_member_broken_json_is_shown_as_text(tmp_path, cnn_model):
 
 def test_member_python_has_line_numbers(digits_archive):
     result = explore(digits_archive, "--member", "service.py")
-    assert "5 class ClassifierService(MXNetVisionService):" in result.stdout
+    assert "6 class DigitsService(MXNetVisionService):" in result.stdout
 
 
 def test_member_text_as_is(digits_archive):
