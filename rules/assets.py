@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint.findings import Problem, Severity
+from mar_lint.findings import Consequence, Problem, Severity
 from mar_lint.model import LABELS_FILE, ModelView, known_shape
 from mar_lint.registry import rule
 from mar_lint.sandbox import MXNetUnavailable
@@ -41,6 +41,7 @@ def class_count(view: ModelView) -> tuple[int, str] | None:
     "labels-mismatch",
     "error",
     "synset.txt does not have one label per output class",
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     """MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a blank line,
@@ -87,6 +88,7 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     "labels-missing",
     "error",
     "the service class answers with labels from synset.txt, which the archive lacks",
+    consequence=Consequence.REQUESTS_FAIL,
 )
 def labels_missing(view: ModelView) -> Iterator[Problem]:
     """The stock `_postprocess` of `MXNetVisionService` and `GluonVisionService` asserts the

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from mar_lint.findings import Fix, Problem, SetJson, json_pointer
+from mar_lint.findings import Consequence, Fix, Problem, SetJson, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 from mar_lint.versions import (
@@ -47,11 +47,18 @@ def _normalise(view: ModelView, saved: Version | None) -> Fix | None:
     )
 
 
-@rule("MAR501", "engine-version", "error", "Engine.MXNet is missing or is not a version")
+@rule(
+    "MAR501",
+    "engine-version",
+    "warning",
+    "Engine.MXNet is missing or is not a version",
+    consequence=Consequence.UNCHECKED_RISK,
+)
 def engine_version(view: ModelView) -> Iterator[Problem]:
     """`Engine.MXNet` records which MXNet the model needs. MMS releases wrote it as a number
     (0.12), a string ("1.1.0") or MXNet's own `["int", 10100]`; all are valid. Anything else
-    leaves deployers guessing which MXNet to run, and MMS 1.x drops it.
+    leaves deployers guessing which MXNet to run, and MMS 1.x drops it. MMS 0.x itself never
+    reads it, so it serves the model either way (a warning).
 
     Fix: `mar-lint repack` sets it from the version recorded in the graph itself.
     """
@@ -75,6 +82,7 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
     "engine-incompatible",
     "error",
     "the graph needs a newer MXNet than the target",
+    consequence=Consequence.REFUSED,
 )
 def engine_incompatible(view: ModelView) -> Iterator[Problem]:
     """A graph saved by a newer MXNet than the server runs loads with only a warning ("may
@@ -107,6 +115,7 @@ def engine_incompatible(view: ModelView) -> Iterator[Problem]:
     "engine-declared",
     "warning",
     "Engine.MXNet names a newer MXNet than the target, or an older one than saved the graph",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def engine_declared(view: ModelView) -> Iterator[Problem]:
     """`Engine.MXNet` is the MXNet the model was built for; MMS never reads it. Declared

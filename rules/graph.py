@@ -6,7 +6,15 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from mar_lint.findings import Fix, Problem, RenameMember, SetJson, Severity, json_pointer
+from mar_lint.findings import (
+    Consequence,
+    Fix,
+    Problem,
+    RenameMember,
+    SetJson,
+    Severity,
+    json_pointer,
+)
 from mar_lint.model import ModelView, is_label, known_shape
 from mar_lint.params import MXNET_UNLOADABLE_DTYPES, ParamsError, ParamsIndex, Tensor, dtype_name
 from mar_lint.registry import rule
@@ -29,6 +37,7 @@ SYMBOL_SUFFIX = "-symbol.json"
     "error",
     "the graph JSON does not parse, is not an MXNet graph, or MXNet refuses to load it",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-symbol.json` with MXNet when the model is registered; a graph that
@@ -77,6 +86,7 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     "error",
     "MXNet cannot infer the graph's shapes from the signature's inputs",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def shape_inference(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's input shapes (batch and 0 dimensions bound as
@@ -114,6 +124,7 @@ def shape_inference(view: ModelView) -> Iterator[Problem]:
     "error",
     "the signature's inputs are not the graph's data inputs",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def input_mismatch(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's `data_name`s as its data inputs. A name that
@@ -168,6 +179,7 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     "error",
     "the signature's outputs differ from the graph's inferred outputs",
     needs_mxnet=True,
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def output_shape(view: ModelView) -> Iterator[Problem]:
     """The signature's `outputs` tell clients what the model returns; MMS never checks them
@@ -246,6 +258,7 @@ def plural(count: int, word: str) -> str:
     "params-invalid",
     "error",
     "the params file is not MXNet weights that MMS can load (truncated, empty, LFS pointer, ...)",
+    consequence=Consequence.REFUSED,
 )
 def params_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-<epoch>.params` with `mx.model.load_checkpoint`. A file that is
@@ -340,6 +353,7 @@ def _index_problems(view: ModelView, index: ParamsIndex) -> Iterator[str]:
     "error",
     "the weights do not fit the graph: missing, misshaped, of another dtype, extra, or misfiled",
     needs_mxnet=True,
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def params_mismatch(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's input shapes and loads the weights with
@@ -460,11 +474,13 @@ def _entry_mismatches(
             f"{list(wanted)}: MMS fails to bind the weights",  # type: ignore[arg-type]
             member=member,
             location=entry,
+            consequence=Consequence.REFUSED,
         )
     if len(misshaped) > MAX_ENTRY_PROBLEMS:
         yield Problem(
             f"... and {len(misshaped) - MAX_ENTRY_PROBLEMS} more entries of the wrong shape",
             member=member,
+            consequence=Consequence.REFUSED,
         )
     for (dtype, wanted), entries in sorted(casts.items()):
         lossless = dtype in FLOAT_DTYPES and wanted in FLOAT_DTYPES
@@ -504,6 +520,7 @@ def _extra_entries(
         f"{plural(len(extra), 'entry')} the graph does not have ({listed(extra)}): {consequence}",
         member=member,
         severity=None if refused else Severity.WARNING,
+        consequence=Consequence.REFUSED if refused else Consequence.UNCHECKED_RISK,
     )
 
 
@@ -512,6 +529,7 @@ def _extra_entries(
     "file-naming",
     "warning",
     "the graph and weights are not named <prefix>-symbol.json and <prefix>-NNNN.params alike",
+    consequence=Consequence.REFUSED,
 )
 def file_naming(view: ModelView) -> Iterator[Problem]:
     """MMS never opens the params file the manifest names. It parses the epoch out of it as

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mar_lint.archive import MANIFEST, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, RemoveMember, SetJson, json_pointer
+from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, SetJson, json_pointer
 from mar_lint.manifests import validate
 from mar_lint.model import REFERENCE_KEYS, ModelView
 from mar_lint.registry import rule
@@ -22,7 +22,13 @@ LICENSE_015 = "Apache 2.0"
 PARAMS_NAME = re.compile(r"^(.+)-\d{4}\.params$")
 
 
-@rule("MAR101", "manifest-missing", "error", "no MANIFEST.json, or it is not a JSON object")
+@rule(
+    "MAR101",
+    "manifest-missing",
+    "error",
+    "no MANIFEST.json, or it is not a JSON object",
+    consequence=Consequence.REFUSED,
+)
 def manifest_missing(view: ModelView) -> Iterator[Problem]:
     """MMS reads `MANIFEST.json` at the root of the archive to find the signature, the graph,
     the weights and the service; without it (or when it does not parse) the model does not
@@ -56,6 +62,7 @@ def manifest_missing(view: ModelView) -> Iterator[Problem]:
     "manifest-schema",
     "error",
     "MANIFEST.json fails the schema of the MMS release it targets",
+    consequence=Consequence.REFUSED,
 )
 def manifest_schema(view: ModelView) -> Iterator[Problem]:
     """Each MMS release validates the manifest against its own schema and refuses the model
@@ -165,7 +172,11 @@ def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
 
 
 @rule(
-    "MAR103", "missing-reference", "error", "the manifest names a file that is not in the archive"
+    "MAR103",
+    "missing-reference",
+    "error",
+    "the manifest names a file that is not in the archive",
+    consequence=Consequence.REFUSED,
 )
 def missing_reference(view: ModelView) -> Iterator[Problem]:
     """MMS finds the signature, graph, weights and service through `Model.Signature`,

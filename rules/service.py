@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from mar_lint.findings import Problem, json_pointer
+from mar_lint.findings import Consequence, Problem, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 
@@ -30,6 +30,7 @@ CHECKING_INFERENCE = ("MXNetBaseService", "GluonImperativeBaseService")
     "service-invalid",
     "error",
     "the service file is missing from the archive or is not valid Python",
+    consequence=Consequence.REFUSED,
 )
 def service_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS imports the service file named by `Model.Service` when it loads the model; a file
@@ -72,6 +73,7 @@ def _line_column(problem: str) -> str | None:
     "service-class",
     "error",
     "MMS will not find exactly one service class, or picks another class than yours",
+    consequence=Consequence.REFUSED,
 )
 def service_class(view: ModelView) -> Iterator[Problem]:
     """MMS picks the service class by inheritance, not by name: MMS 0.2-0.4 take the one
@@ -88,7 +90,9 @@ def service_class(view: ModelView) -> Iterator[Problem]:
     service, selection = view.service, view.service_selection
     if service is None or selection is None or not selection.problem:
         return
-    yield Problem(selection.problem, member=service.member_name)
+    # With a chosen class the release loads the model and runs another class than yours.
+    wrong_class = Consequence.WRONG_ANSWERS if selection.chosen is not None else None
+    yield Problem(selection.problem, member=service.member_name, consequence=wrong_class)
 
 
 @rule(
@@ -96,6 +100,7 @@ def service_class(view: ModelView) -> Iterator[Problem]:
     "inherited-preprocess",
     "error",
     "the service class inherits a stock _preprocess that cannot feed the model on Python 3",
+    consequence=Consequence.REQUESTS_FAIL,
 )
 def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
     """`MXNetBaseService._preprocess` returns `map(mx.nd.array, data)`: a list on Python 2,
@@ -127,6 +132,7 @@ def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
     "image-input",
     "error",
     "the stock image _preprocess cannot feed an input: it needs 4-D NCHW and 3 channels",
+    consequence=Consequence.REQUESTS_FAIL,
 )
 def image_input(view: ModelView) -> Iterator[Problem]:
     """The stock vision services (`MXNetVisionService`, `GluonVisionService`) decode every

@@ -94,6 +94,7 @@ class TabularServiceV2(MXNetBaseService):
         "2 classes derive from SingleNodeService with no subclass (TabularService, "
         "TabularServiceV2): MMS 0.4.0 needs exactly one"
     )
+    assert finding["consequence"] == "refused"
 
 
 def test_copy_of_the_default_json_service(tmp_path, mlp_model):
@@ -115,6 +116,8 @@ def test_mms_015_picks_the_last_class_alphabetically(tmp_path, cnn_model):
     path = ArchiveSpec(cnn_model).write(tmp_path / "m.model")
     [finding] = check(path, args=("--mms-version", "0.1.5")).only("MAR402")
     assert "the imported MXNetVisionService, not DigitsService" in finding["message"]
+    # MMS 0.1.5 loads the model and runs the stock class: not refused, wrong answers.
+    assert finding["consequence"] == "wrong-answers"
     renamed = GREY_VISION_SERVICE.replace("DigitsService", "VisionDigits")
     later = with_service(cnn_model, renamed).write(tmp_path / "later.model")
     assert check(later, args=("--mms-version", "0.1.5")).only("MAR402") == []
