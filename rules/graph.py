@@ -527,7 +527,7 @@ def _extra_entries(
 @rule(
     "MAR305",
     "file-naming",
-    "warning",
+    "error",
     "the graph and weights are not named <prefix>-symbol.json and <prefix>-NNNN.params alike",
     consequence=Consequence.REFUSED,
 )
@@ -551,15 +551,16 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
             f"the graph is not named <prefix>{SYMBOL_SUFFIX}: MMS strips the last 12 "
             "characters of its name to find the checkpoint",
             member=symbol.name,
-            severity=Severity.ERROR,
         )
         return
     prefix = symbol.basename[: -len(SYMBOL_SUFFIX)]
     match = PARAMS_NAME.match(params.basename)
     if match is None:
+        opened = _opened_params(view, prefix, params.basename)
+        loads = f"MMS will load {opened}, not {params.basename}: " if opened else ""
         yield Problem(
-            f"the weights are not named <prefix>-<epoch>.params (like {prefix}-0000.params): "
-            '`mxnet-model-export` refuses them ("No epoch number found")',
+            f"{loads}the weights are not named <prefix>-<epoch>.params (like "
+            f'{prefix}-0000.params); `mxnet-model-export` refuses them ("No epoch number found")',
             member=params.name,
             fix=_rename_params(view, params.name, f"{prefix}-0000.params"),
         )
@@ -570,17 +571,11 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
 def _epoch_problems(
     view: ModelView, prefix: str, params: str, basename: str, match: re.Match[str]
 ) -> Iterator[Problem]:
-    model_name = view.model_entry.get("Model-Name")
     epoch = int(match["epoch"])
-    if not isinstance(model_name, str):
-        return  # MAR102 reports the manifest
-    try:  # what MMS does, to the character (§1.6)
-        served = int(basename[len(model_name) + 1 : -len(".params")])
-    except ValueError:
-        served = 0
-    opened = f"{prefix}-{served:04d}.params"
-    if opened == basename:
-        return
+    model_name = view.model_entry.get("Model-Name")
+    opened = _opened_params(view, prefix, basename)
+    if opened is None or opened == basename:
+        return  # without a Model-Name, MAR102 reports the manifest
     if match["prefix"] != prefix:
         why = (
             f"MMS finds the weights by the graph's prefix {prefix!r} (and "
@@ -596,9 +591,22 @@ def _epoch_problems(
     yield Problem(
         f"MMS will load {opened}, not {basename}: {why}",
         member=params,
-        severity=Severity.ERROR,
         fix=fix,
     )
+
+
+def _opened_params(view: ModelView, prefix: str, basename: str) -> str | None:
+    """The params file MMS loads, to the character (mms-loader.md, init): the epoch is
+    `int(Parameters[len(Model-Name) + 1:-7])`, 0 when that is no number, and the file is
+    `<symbol prefix>-%04d.params`. None without a Model-Name."""
+    model_name = view.model_entry.get("Model-Name")
+    if not isinstance(model_name, str):
+        return None
+    try:
+        served = int(basename[len(model_name) + 1 : -len(".params")])
+    except ValueError:
+        served = 0
+    return f"{prefix}-{served:04d}.params"
 
 
 def _rename_params(view: ModelView, member: str, new_name: str) -> Fix | None:
