@@ -101,6 +101,18 @@ def read_labels(text: str) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines)
 
 
+def mms_checkpoint_params(symbol_prefix: str, parameters: str, model_name: str) -> str:
+    """The weights file MMS 0.x loads, to the character (mms-loader.md, init): the epoch is
+    `int(Parameters[len(Model-Name) + 1:-7])`, 0 when that is no number, and the file is
+    `load_checkpoint(<symbol prefix>, epoch)`'s `<prefix>-%04d.params`. MMS never opens the
+    file `Parameters` names."""
+    try:
+        epoch = int(parameters[len(model_name) + 1 : -len(".params")])
+    except ValueError:
+        epoch = 0
+    return f"{symbol_prefix}-{epoch:04d}.params"
+
+
 def is_label(name: str) -> bool:
     """MXNet's naming for loss-layer label inputs (`softmax_label`); MMS binds none of them."""
     return name == "label" or name.endswith("_label")
@@ -166,6 +178,18 @@ class ModelView(ArchiveView):
                 )
             found[key] = Reference(key, value, json_pointer("Model", key), matches)
         return found
+
+    @cached_property
+    def checkpoint_params(self) -> str | None:
+        """The base name of the weights file MMS 0.x loads, from the manifest's `Symbol`,
+        `Parameters` and `Model-Name`; None when one of them is not a string."""
+        symbol, parameters, name = (
+            self.model_entry.get(key) for key in ("Symbol", "Parameters", "Model-Name")
+        )
+        if not (isinstance(symbol, str) and isinstance(parameters, str) and isinstance(name, str)):
+            return None
+        prefix = posixpath.basename(symbol[: -len("-symbol.json")])
+        return mms_checkpoint_params(prefix, parameters, name)
 
     def model_file(self, key: str) -> Member | None:
         """The member that plays a part ("Signature", "Symbol", "Parameters", "Service"):

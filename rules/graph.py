@@ -15,7 +15,7 @@ from mar_lint.findings import (
     Severity,
     json_pointer,
 )
-from mar_lint.model import ModelView, is_label, known_shape
+from mar_lint.model import ModelView, is_label, known_shape, mms_checkpoint_params
 from mar_lint.params import MXNET_UNLOADABLE_DTYPES, ParamsError, ParamsIndex, Tensor, dtype_name
 from mar_lint.registry import rule
 
@@ -596,17 +596,11 @@ def _epoch_problems(
 
 
 def _opened_params(view: ModelView, prefix: str, basename: str) -> str | None:
-    """The params file MMS loads, to the character (mms-loader.md, init): the epoch is
-    `int(Parameters[len(Model-Name) + 1:-7])`, 0 when that is no number, and the file is
-    `<symbol prefix>-%04d.params`. None without a Model-Name."""
+    """The params file MMS loads for these files; None without a Model-Name."""
     model_name = view.model_entry.get("Model-Name")
     if not isinstance(model_name, str):
         return None
-    try:
-        served = int(basename[len(model_name) + 1 : -len(".params")])
-    except ValueError:
-        served = 0
-    return f"{prefix}-{served:04d}.params"
+    return mms_checkpoint_params(prefix, basename, model_name)
 
 
 def _rename_params(view: ModelView, member: str, new_name: str) -> Fix | None:

@@ -163,3 +163,22 @@ def test_explicit_model_server_wins_over_the_license_guess(tmp_path, mlp_model):
 def test_release_detection(tmp_path, mlp_model, fields, release):
     result = check(ArchiveSpec(mlp_model, manifest=fields).write(tmp_path / "m.model"))
     assert result.document["archives"][0]["mms_release"] == release
+
+
+def test_parameters_reference_mms_only_warns_about(tmp_path, mlp_model):
+    # MMS prints a warning for a Parameters entry that matches no file, then loads the
+    # checkpoint by the graph's prefix: tabular-0000.params is there, so the model is served.
+    spec = ArchiveSpec(mlp_model)
+    spec.manifest["Model"]["Parameters"] = "old-0000.params"
+    result = check(spec.write(tmp_path / "m.model"))
+    [finding] = result.only("MAR103")
+    assert finding["message"] == (
+        "Model.Parameters names 'old-0000.params', which is not in the archive; did you mean "
+        "'tabular-0000.params'?; MMS only warns and loads tabular-0000.params"
+    )
+    assert (finding["severity"], finding["consequence"]) == ("warning", "unchecked-risk")
+    assert finding["fixable"] and result.exit_code == 0
+    # Epoch 5 names a checkpoint the archive lacks: MMS refuses the model.
+    spec.manifest["Model"]["Parameters"] = "tabular-0005.params"
+    [finding] = check(spec.write(tmp_path / "m5.model")).only("MAR103")
+    assert (finding["severity"], finding["consequence"]) == ("error", "refused")
