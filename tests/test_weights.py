@@ -249,9 +249,10 @@ def test_weights_without_an_epoch(tmp_path, mlp_model):
         )
     )
     [finding] = result.only("MAR305")
-    # MMS falls back to epoch 0 and fails to load tabular-0000.params (the MMS oracle shows it).
+    # MMS parses epoch 0 from "tabular.params" and loads tabular-0000.params: refused.
+    assert finding["message"].startswith("MMS will load tabular-0000.params, not tabular.params")
     assert finding["severity"] == "error" and "No epoch number found" in finding["message"]
-    assert "MMS loads tabular-0000.params, which the archive does not have" in finding["message"]
+    assert finding["consequence"] == "refused" and result.exit_code == 1
     assert result.only("MAR304") == []  # the weights themselves are right
 
 
