@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 from builders import (
+    VISION_SERVICE,
     ArchiveSpec,
     ExportedModel,
     resave_params,
@@ -56,19 +57,9 @@ HARM_MMS_DOES_NOT_SEE = {
 
 # Disagreements the rules branch (h/agree) fixes; strict, so the fix turns them into failures
 # to remove from here.
-AWAITING_RULE_FIXES: dict[str, str] = {
-    "real:mobilefacenet": "MAR601 demands synset.txt from a vision subclass that overrides _postprocess",
-    "real:mtcnn-pnet": "MAR601 demands synset.txt from a vision subclass that overrides _postprocess",
-    "real:mtcnn-rnet": "MAR601 demands synset.txt from a vision subclass that overrides _postprocess",
-    "real:mtcnn-onet": "MAR601 demands synset.txt from a vision subclass that overrides _postprocess",
-    "real:retinaface-mnet25": "MAR601 demands synset.txt from a vision subclass that overrides _postprocess",
-    "real:mobilefacenet-duplicate-operators": "MAR301 flags two operator nodes with one name; MXNet and MMS serve it",
-    "fixture:digits.model": "a grey-scale graph behind the stock vision service (3 channels): every request fails, mar-lint says clean",
-    "builder:digits": "a grey-scale graph behind the stock vision service (3 channels): every request fails, mar-lint says clean",
-    "builder:tabular": "the service inherits MXNetBaseService._preprocess (a map on Python 3): every request fails, mar-lint says clean",
-    "broken:engine-missing": "MAR501 is an error for `Engine: {}`, which every MMS 0.x serves (it never reads Engine)",
-    "builder:model-server-beats-license": "release detection takes `License` for 0.1.5 over `Model-Server: 0.4`; MMS 0.4 serves it",
-}
+AWAITING_RULE_FIXES: dict[str, str] = {}
+# Errors whose stated consequence is not what MMS does.
+CONSEQUENCES_AWAITING_FIXES: dict[str, str] = {}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,6 +196,16 @@ CASES: list[Case] = [
     # -- builders: real gluon exports ------------------------------------------------------
     variant("builder:mobilenet", lambda m: spec(m)),
     variant("builder:digits", lambda m: spec(m, "cnn")),
+    # tests/fixtures/digits.model before issue 10: the grey-scale graph behind the stock
+    # vision service, which decodes every image to 3 channels
+    Case(
+        "builder:digits-stock-vision-service",
+        lambda folder, m: written(
+            folder,
+            "digits-stock-vision-service",
+            replaced(spec(m, "cnn"), "service.py", VISION_SERVICE),
+        ),
+    ),
     variant("builder:tabular", lambda m: spec(m, "mlp")),
     # -- one mistake each ---------------------------------------------------------------
     Case(
@@ -491,17 +492,17 @@ def outcomes(
     }
 
 
-def agreement_params() -> list[Any]:
+def agreement_params(awaiting: dict[str, str]) -> list[Any]:
     params = []
     for case in CASES:
         for release in case.releases:
-            reason = AWAITING_RULE_FIXES.get(case.id)
+            reason = awaiting.get(case.id)
             marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
             params.append(pytest.param(case, release, id=f"{case.id}@{release}", marks=marks))
     return params
 
 
-@pytest.mark.parametrize(("case", "release"), agreement_params())
+@pytest.mark.parametrize(("case", "release"), agreement_params(AWAITING_RULE_FIXES))
 def test_mar_lint_errors_exactly_when_mms_fails(case: Case, release: str, outcomes) -> None:
     outcome = outcomes[(case.id, release)]
     if case.risk:
@@ -510,6 +511,33 @@ def test_mar_lint_errors_exactly_when_mms_fails(case: Case, release: str, outcom
         assert outcome.verdict.ok, f"MMS does see {case.risk}; it is no risk:\n{outcome.describe()}"
         return
     assert bool(outcome.errors) == (not outcome.verdict.ok), outcome.describe()
+
+
+LOAD_STAGES = (
+    "extract",
+    "manifest",
+    "files",
+    "service-import",
+    "service-class",
+    "init",
+    "endpoints",
+)
+HARMLESS_TO_SERVING = {"wrong-answers", "unchecked-risk"}
+
+
+@pytest.mark.parametrize(("case", "release"), agreement_params(CONSEQUENCES_AWAITING_FIXES))
+def test_each_error_states_what_mms_does(case: Case, release: str, outcomes) -> None:
+    """The consequence mar-lint prints is what the oracle saw: a refusal at load, a failed
+    request, or serving (for harm MMS does not see)."""
+    outcome = outcomes[(case.id, release)]
+    stated = {f["consequence"] for f in outcome.findings if f["severity"] == "error"}
+    if outcome.verdict.stage in LOAD_STAGES:
+        assert "refused" in stated, outcome.describe()
+    elif outcome.verdict.stage == "request":
+        assert "requests-fail" in stated, outcome.describe()
+    else:
+        assert outcome.verdict.ok, outcome.describe()
+        assert stated <= HARMLESS_TO_SERVING, outcome.describe()
 
 
 def test_every_risk_code_is_exercised() -> None:
@@ -528,10 +556,16 @@ def test_every_published_graph_is_served_by_mms_04(outcomes) -> None:
     assert refused == []
 
 
-def test_current_digits_sample_fails_every_request(outcomes) -> None:
-    verdict = outcomes[("fixture:digits.model", "0.4")].verdict
-    assert verdict.stage == "request" and verdict.status == 500, verdict
-    assert "[1, 1, 28, 28] expected but got (1, 3, 28, 28)" in verdict.error, verdict
+def test_old_digits_sample_fails_every_request(outcomes) -> None:
+    outcome = outcomes[("builder:digits-stock-vision-service", "0.4")]
+    assert outcome.verdict.stage == "request" and outcome.verdict.status == 500, outcome.describe()
+    assert "[1, 1, 28, 28] expected but got (1, 3, 28, 28)" in outcome.verdict.error
+    assert "MAR404" in outcome.errors, outcome.describe()
+
+
+def test_readme_correct_sample_is_served_and_clean(outcomes) -> None:
+    outcome = outcomes[("fixture:digits.model", "0.4")]
+    assert outcome.verdict.ok and outcome.findings == [], outcome.describe()
 
 
 def test_release_decides_the_two_leaf_classes(outcomes) -> None:

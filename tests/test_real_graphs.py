@@ -13,19 +13,6 @@ from graph_archives import GRAPHS, GraphArchive, catalogue, graph_names, params_
 
 from mar_lint.params import read_params_index
 
-# Remove an entry when the rules branch fixes it (strict: a fix turns the xfail into a failure).
-AWAITING_RULE_FIXES = {
-    name: "MAR601 demands synset.txt from a vision subclass that overrides _postprocess"
-    for name in ("mobilefacenet", "mtcnn-pnet", "mtcnn-rnet", "mtcnn-onet", "retinaface-mnet25")
-}
-
-
-def graph_param(name: str):
-    reason = AWAITING_RULE_FIXES.get(name)
-    return pytest.param(
-        name, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-    )
-
 
 @pytest.fixture(scope="module")
 def findings_by_graph(tmp_path_factory) -> dict[str, list[dict]]:
@@ -37,7 +24,7 @@ def findings_by_graph(tmp_path_factory) -> dict[str, list[dict]]:
     return {name: found[str(path)] for name, path in paths.items()}
 
 
-@pytest.mark.parametrize("name", [graph_param(n) for n in graph_names()])
+@pytest.mark.parametrize("name", graph_names())
 def test_published_graph_served_by_mms_gets_no_error(findings_by_graph, name):
     errors = [f for f in findings_by_graph[name] if f["severity"] == "error"]
     assert errors == []
