@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from builders import write_zip
+from builders import mms_04_manifest, write_zip
 
 FIXTURES = Path(__file__).parent / "fixtures"
 GRAPHS = FIXTURES / "graphs"
@@ -96,22 +96,7 @@ class GraphArchive:
     def __post_init__(self) -> None:
         facts = catalogue()[self.graph]
         prefix = self.graph
-        self.manifest = {
-            "Model-Archive-Version": 0.2,
-            "Model-Archive-Description": prefix,
-            "Model-Server": 0.4,
-            "Model": {
-                "Parameters": f"{prefix}-0000.params",
-                "Symbol": f"{prefix}-symbol.json",
-                "Signature": "signature.json",
-                "Description": prefix,
-                "Model-Format": "MXNet-Symbolic",
-                "Model-Name": prefix,
-                "Service": "service.py",
-            },
-            "Engine": {"MXNet": ["int", 10901]},
-            **self.manifest,
-        }
+        self.manifest = {**mms_04_manifest(prefix), **self.manifest}
         self.signature = {
             "inputs": any_batch(facts["inputs"]),
             "input_type": facts["input_type"],
