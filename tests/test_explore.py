@@ -177,7 +177,7 @@ def test_broken_sections_say_what_is_wrong(tmp_path, cnn_model):
     ):
         change(spec)
     _, doc = explore_json(spec.write(tmp_path / "broken.model"))
-    assert doc["service"]["error"].startswith("does not parse as Python")
+    assert doc["service"]["error"].startswith("not valid Python 3: invalid syntax")  # as MAR401
     assert "truncated" in doc["params"]["error"]
 
 
