@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import stat
 import struct
 import subprocess
@@ -587,3 +588,69 @@ def test_the_oracle_reports_the_stage_and_the_exception(outcomes) -> None:
     assert stages["broken:mime-type"] == "endpoints"
     assert stages["broken:labels-missing"] == "request"
     assert "labels" in outcomes[("broken:labels-missing", "0.4")].verdict.error
+
+
+PROBE_SERVICE = '''\
+"""Reports where it runs instead of predicting: the oracle's isolation, seen from inside."""
+import importlib.util
+import json
+import os
+import os
+import sys
+
+from mms.model_service.mxnet_vision_service import MXNetVisionService
+
+
+class ProbeService(MXNetVisionService):
+    def _postprocess(self, data):
+        return [json.dumps({
+            "path": sys.path,
+            "cwd": os.getcwd(),
+            "ours": [m for m in ("mar_lint", "builders", "conftest") if importlib.util.find_spec(m)],
+        })]
+'''
+
+
+def test_archive_code_runs_isolated_in_a_throwaway_folder(oracle_ready, tmp_path, mobilenet_model):
+    archive = written(
+        tmp_path, "probe", replaced(ArchiveSpec(mobilenet_model), "service.py", PROBE_SERVICE)
+    )
+    verdict = serve(archive)
+    assert verdict.ok, verdict
+    seen = json.loads(json.loads(verdict.response)["prediction"][0])
+    repository = Path(__file__).parents[1]
+    assert seen["ours"] == []  # neither the repository nor our editable install is importable
+    # the only entries under the repository are a venv living there (site-packages)
+    assert all(not p.startswith(str(repository)) or "site-packages" in p for p in seen["path"]), (
+        seen["path"]
+    )
+    assert str(Path(sys.executable).parent) not in seen["path"]
+    assert not seen["cwd"].startswith((str(repository), str(tmp_path)))
+    assert not Path(seen["cwd"]).exists()  # the throwaway folder is gone
+
+
+def test_archive_code_cannot_outrun_the_cpu_limit(oracle_ready, tmp_path, mobilenet_model):
+    spinning = "while True:\n    pass\n"
+    archive = written(
+        tmp_path, "spin", replaced(ArchiveSpec(mobilenet_model), "service.py", spinning)
+    )
+    verdict = serve(archive, cpu_seconds=2)
+    assert verdict.stage == "crashed" and "signal" in verdict.error, verdict
+
+
+def test_no_registry_means_a_clean_skip_reason(monkeypatch, tmp_path):
+    """Offline (here: an index on a closed loopback port), installing MMS raises
+    OracleUnavailable, which the session fixture turns into pytest.skip."""
+    monkeypatch.setenv("MAR_LINT_TEST_CACHE", str(tmp_path))
+    for name, value in {
+        "PIP_INDEX_URL": "http://127.0.0.1:9/simple",
+        "PIP_EXTRA_INDEX_URL": "",
+        "PIP_FIND_LINKS": "",
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+        "PIP_CONFIG_FILE": os.devnull,
+    }.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(OracleUnavailable, match="could not install mxnet-model-server==0.4"):
+        install_mms("0.4")
+    assert [p.name for p in tmp_path.iterdir()] == []  # no half-installed release left behind

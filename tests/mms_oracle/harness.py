@@ -119,11 +119,6 @@ class _Zygote:
             "site_packages": sorted(
                 {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
             ),
-            "limits": {
-                "RLIMIT_CPU": CPU_SECONDS,
-                "RLIMIT_AS": MEMORY_BYTES,
-                "RLIMIT_FSIZE": FILE_BYTES,
-            },
             "wall_seconds": WALL_SECONDS,
         }
         env = {
@@ -144,8 +139,9 @@ class _Zygote:
             preexec_fn=_limit_zygote,
         )
 
-    def serve(self, workdir: Path, archive: Path, name: str) -> dict[str, Any]:
-        request = {"workdir": str(workdir), "archive": str(archive), "name": name}
+    def serve(self, workdir: Path, archive: Path, name: str, cpu_seconds: int) -> dict[str, Any]:
+        limits = {"RLIMIT_CPU": cpu_seconds, "RLIMIT_AS": MEMORY_BYTES, "RLIMIT_FSIZE": FILE_BYTES}
+        request = {"workdir": str(workdir), "archive": str(archive), "name": name, "limits": limits}
         try:
             self.process.stdin.write(json.dumps(request).encode() + b"\n")  # type: ignore[union-attr]
             self.process.stdin.flush()  # type: ignore[union-attr]
@@ -217,7 +213,9 @@ class _Pool:
 _POOL = _Pool()
 
 
-def serve(archive: Path, release: str = "0.4", name: str | None = None) -> Verdict:
+def serve(
+    archive: Path, release: str = "0.4", name: str | None = None, cpu_seconds: int = CPU_SECONDS
+) -> Verdict:
     """Load `archive` with MMS `release` the way `mxnet-model-server --models NAME=ARCHIVE`
     does, then send it one predict request; raise OracleUnavailable to skip."""
     absent = missing_runtime()
@@ -233,7 +231,7 @@ def serve(archive: Path, release: str = "0.4", name: str | None = None) -> Verdi
             shutil.copyfile(archive, copy)
         zygote = _POOL.take(release)
         try:
-            answer = zygote.serve(workdir, copy, name)
+            answer = zygote.serve(workdir, copy, name, cpu_seconds)
         finally:
             _POOL.give_back(zygote)
     if answer["stage"] == "harness":
