@@ -14,6 +14,8 @@ from mar_lint.registry import rule
 # Compression methods every MMS release can unpack: MMS 0.x on Python 2.7 and MMS 1.x's
 # java.util.zip read only these two.
 MMS_COMPRESSIONS = ("stored", "deflated")
+# NAME_MAX of ext4, XFS, APFS: MMS writes every member under its file name.
+MAX_FILE_NAME_BYTES = 255
 
 # Folders and files that tools and operating systems leave behind (§2.1: model-archiver skips
 # most of them), with what they are.
@@ -99,7 +101,8 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     (`/etc/passwd`, a credentials file); a named pipe or device blocks or never ends. MMS has
     no password to decrypt an encrypted member, and only stored and deflated members can be
     unpacked by every MMS release (Python 2's zipfile and Java's java.util.zip know no other
-    method).
+    method). MMS writes each member under its file name, so a name over 255 bytes fails the
+    unpack ("File name too long" on Linux and macOS file systems).
 
     Fix: zip the real files (`zip` without `--symlinks` and without `-e`; `mxnet-model-export`
     does this), with the default compression.
@@ -116,6 +119,11 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
             problem = "is encrypted: MMS cannot decrypt it"
         elif not member.is_dir and member.basename in ("", "."):
             problem = "has no file name: MMS cannot unpack it to a file"
+        elif not member.is_dir and len(member.basename.encode()) > MAX_FILE_NAME_BYTES:
+            problem = (
+                f"has a file name of {len(member.basename.encode())} bytes: MMS unpacks it "
+                f"under that name, and file systems refuse names over {MAX_FILE_NAME_BYTES}"
+            )
         elif not member.is_dir and member.compression not in MMS_COMPRESSIONS:
             problem = (
                 f"is compressed with {member.compression}: MMS can unpack only stored and "

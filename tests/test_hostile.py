@@ -190,6 +190,16 @@ def test_encrypted_member_is_mar004(tmp_path, mlp_model):
     assert "MAR002" not in result.codes  # not read, so not reported as corrupt
 
 
+def test_file_name_too_long_to_unpack_is_mar004(tmp_path, mlp_model):
+    """MMS 0.4 fails at extract: "[Errno 36] File name too long" (the MMS oracle shows it)."""
+    long_name, fine_name = "n" * 252 + ".txt", "n" * 251 + ".txt"
+    spec = ArchiveSpec(mlp_model, extra=[(f"docs/{long_name}", "x"), (fine_name, "x")])
+    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR004")
+    assert finding["member"] == f"docs/{long_name}" and finding["severity"] == "error"
+    assert "file name of 256 bytes" in finding["message"]
+    assert finding["consequence"] == "refused"
+
+
 @pytest.mark.parametrize(
     ("method", "fragment"),
     [(zipfile.ZIP_BZIP2, "bzip2"), (9, "method 9")],

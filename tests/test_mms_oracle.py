@@ -49,6 +49,7 @@ HARM_MMS_DOES_NOT_SEE = {
     "MAR004": "a link member: MMS writes its target as a file, other unzip tools create the link",
     "MAR005": "two copies of a member: MMS keeps the last, other unzip tools the first",
     "MAR006": "a zip bomb: MMS extracts it in full, filling the disk of the server",
+    "MAR009": "a path deeper than the limits: MMS flattens it, other unzip tools recreate every folder",
     "MAR203": "a fixed batch dimension: MMS forces it to 1, the mission asks for 0 (any batch size)",
     "MAR205": "outputs that differ from the signature: MMS never reads them, clients are misled",
     "MAR304": "missing weights: MMS leaves them zero (allow_missing=True) and serves wrong answers",
@@ -58,9 +59,14 @@ HARM_MMS_DOES_NOT_SEE = {
 
 # Disagreements the rules branch (h/agree) fixes; strict, so the fix turns them into failures
 # to remove from here.
-AWAITING_RULE_FIXES: dict[str, str] = {}
+FUTURE_GRAPH = (
+    "MAR502 says MMS refuses a graph whose attrs.mxnet_version (2.0.0) is newer than the target "
+    "MXNet (1.9.1), but MXNet 1.9.1 loads it and MMS 0.4 serves it: the version number alone "
+    "does not make MXNet refuse (unknown operators would: MAR301)"
+)
+AWAITING_RULE_FIXES: dict[str, str] = {"broken:graph-from-the-future": FUTURE_GRAPH}
 # Errors whose stated consequence is not what MMS does.
-CONSEQUENCES_AWAITING_FIXES: dict[str, str] = {}
+CONSEQUENCES_AWAITING_FIXES: dict[str, str] = {"broken:graph-from-the-future": FUTURE_GRAPH}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +117,24 @@ class ClassifierService(MXNetVisionService):
 class ZooService(MXNetVisionService):
     """A second leaf: MMS 0.2+ refuses to choose, 0.1.5 takes the alphabetically last."""
 '''
+
+# tests/builders.py's JSON service before issue 10: `super()._preprocess` is a map on Python 3
+INHERITED_PREPROCESS = """\
+from mms.model_service.mxnet_model_service import MXNetBaseService
+
+
+class TabularService(MXNetBaseService):
+    def _preprocess(self, data):
+        return super(TabularService, self)._preprocess(data)
+"""
+
+
+def saved_by(symbol: bytes, version: int) -> bytes:
+    """The graph as if a later MXNet (`version` as in attrs.mxnet_version) had saved it."""
+    graph = json.loads(symbol)
+    graph.setdefault("attrs", {})["mxnet_version"] = ["int", version]
+    return json.dumps(graph).encode()
+
 
 MANIFEST_015 = {"Model-Archive-Version": 0.1, "License": "Apache 2.0", "Model-Server": 0.1}
 
@@ -336,6 +360,32 @@ CASES: list[Case] = [
         lambda m: spec_of_model(dataclasses.replace(m["mlp"], vision=True)),
     ),
     variant("broken:engine-missing", lambda m: spec(m, manifest={"Engine": {}})),
+    variant(
+        "broken:engine-newer-than-target",
+        lambda m: spec(m, manifest={"Engine": {"MXNet": "2.0.0"}}),
+    ),
+    Case(
+        "broken:graph-from-the-future",
+        lambda folder, m: written(
+            folder,
+            "graph-from-the-future",
+            replaced(spec(m), "mobilenet0_25-symbol.json", saved_by(m["mobilenet"].symbol, 20000)),
+        ),
+    ),
+    Case(
+        "broken:inherited-preprocess",
+        lambda folder, m: written(
+            folder,
+            "inherited-preprocess",
+            replaced(spec(m, "mlp"), "service.py", INHERITED_PREPROCESS),
+        ),
+    ),
+    variant("broken:long-member-name", lambda m: spec(m, extra=[("n" * 300 + ".txt", "x")])),
+    variant(
+        "broken:deep-member-path",
+        lambda m: spec(m, extra=[("d/" * 40 + "notes.txt", "x")]),
+        risk="MAR009",
+    ),
     variant(
         "broken:engine-older-than-graph", lambda m: spec(m, manifest={"Engine": {"MXNet": 0.12}})
     ),
