@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 from conftest import check
@@ -53,3 +56,23 @@ def test_params_writer_output_reads_back_with_every_shape(tmp_path):
         index = read_params_index(stream, path.stat().st_size)
     assert {t.name: list(t.shape) for t in index.tensors} == weights
     assert path.stat().st_size > 4 * sum(math.prod(s) for s in weights.values())
+
+
+def test_no_error_where_mxnet_is_absent(tmp_path):
+    """Without mxnet (here: an mxnet that cannot be imported), the graph rules are skipped
+    (MAR902) and nothing else mistakes these served models for broken ones."""
+    paths = [GraphArchive(name).write(tmp_path / f"{name}.model") for name in graph_names()]
+    shadow = tmp_path / "shadow" / "mxnet"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text('raise ImportError("no mxnet here")\n')
+    run = subprocess.run(
+        [sys.executable, "-m", "mar_lint", "check", "--format", "json", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(shadow.parent)),
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    archives = json.loads(run.stdout)["archives"]
+    assert len(archives) == len(paths)
+    for archive in archives:
+        assert {f["code"] for f in archive["findings"]} == {"MAR902"}, archive
