@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 
@@ -76,3 +77,43 @@ def test_no_error_where_mxnet_is_absent(tmp_path):
     assert len(archives) == len(paths)
     for archive in archives:
         assert {f["code"] for f in archive["findings"]} == {"MAR902"}, archive
+
+
+def _mxnet_child(*args: str) -> str:
+    """Run MXNet on our fixtures in a limited child process; its stdout."""
+
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_CPU, (120, 120))
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    run = subprocess.run(
+        [sys.executable, "-I", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=limits,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+@pytest.mark.mxnet_oracle
+def test_recorded_shapes_are_what_mxnet_infers():
+    inferred = json.loads(_mxnet_child(str(GRAPHS / "record_shapes.py"), "--child"))
+    for name, facts in catalogue().items():
+        assert inferred[name]["weights"] == facts["weights"], name
+        assert inferred[name]["outputs"] == facts["outputs"], name
+
+
+@pytest.mark.mxnet_oracle
+def test_mxnet_loads_the_written_params(tmp_path):
+    weights = catalogue()["retinaface-mnet25"]["weights"]
+    path = tmp_path / "w.params"
+    path.write_bytes(params_bytes(weights))
+    loaded = _mxnet_child(
+        "-c",
+        "import json, sys, mxnet as mx; "
+        "print(json.dumps({k: list(v.shape) for k, v in mx.nd.load(sys.argv[1]).items()}))",
+        str(path),
+    )
+    assert json.loads(loaded) == weights
