@@ -57,8 +57,8 @@ HARM_MMS_DOES_NOT_SEE = {
     "MAR601": "a synset shorter than the class count: MMS serves, and fails only when a top-5 index passes its end",
 }
 
-# Disagreements the rules branch (h/agree) fixes; strict, so the fix turns them into failures
-# to remove from here.
+# Disagreements still open in the rules, each with what MMS does; strict, so the fix turns
+# the xfail into a failure that removes the entry from here.
 FUTURE_GRAPH = (
     "MAR502 says MMS refuses a graph whose attrs.mxnet_version (2.0.0) is newer than the target "
     "MXNet (1.9.1), but MXNet 1.9.1 loads it and MMS 0.4 serves it: the version number alone "
