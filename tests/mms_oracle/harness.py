@@ -9,7 +9,9 @@ MMS runs only in `child.py` processes: `python -I -S`, sys.path = stdlib + the r
 + our site-packages (never the repository, the working folder or the archive's folder). Each
 imports MXNet and MMS once and forks one child per archive, which runs under CPU-time,
 address-space and file-size limits and a wall-clock deadline, in a throwaway working folder
-that holds a copy of the archive (MMS extracts beside it).
+that holds a copy of the archive (MMS extracts beside it). The verdict comes from the same
+process as the service code, so a hostile service could forge it: the oracle judges archives
+the tests build, and only the limits stand between a hostile one and the machine.
 """
 
 from __future__ import annotations
