@@ -59,14 +59,9 @@ HARM_MMS_DOES_NOT_SEE = {
 
 # Disagreements still open in the rules, each with what MMS does; strict, so the fix turns
 # the xfail into a failure that removes the entry from here.
-FUTURE_GRAPH = (
-    "MAR502 says MMS refuses a graph whose attrs.mxnet_version (2.0.0) is newer than the target "
-    "MXNet (1.9.1), but MXNet 1.9.1 loads it and MMS 0.4 serves it: the version number alone "
-    "does not make MXNet refuse (unknown operators would: MAR301)"
-)
-AWAITING_RULE_FIXES: dict[str, str] = {"broken:graph-from-the-future": FUTURE_GRAPH}
+AWAITING_RULE_FIXES: dict[str, str] = {}
 # Errors whose stated consequence is not what MMS does.
-CONSEQUENCES_AWAITING_FIXES: dict[str, str] = {"broken:graph-from-the-future": FUTURE_GRAPH}
+CONSEQUENCES_AWAITING_FIXES: dict[str, str] = {}
 
 
 @dataclasses.dataclass(frozen=True)
