@@ -306,7 +306,7 @@ def service_section(view: ModelView) -> dict[str, Any]:
     if member is None:
         return dict(section, **outline_service(b""), error="missing")
     try:
-        source = view.read(member, view.limits.max_text_bytes)
+        source = view.read(member, view.limits.max_service_bytes)
     except MemberError as exc:
         return dict(section, **outline_service(b""), error=str(exc))
     return dict(section, **outline_service(source))
@@ -427,7 +427,9 @@ def member_content(view: ModelView, member: Member) -> dict[str, Any]:
             kind = "text"
         if kind == "params":
             with view.stream(member) as handle:
-                index: ParamsIndex | ParamsError = read_params_index(handle, member.size)
+                index: ParamsIndex | ParamsError = read_params_index(
+                    handle, member.size, max_tensors=view.limits.max_tensors
+                )
         elif kind in ("python", "text"):
             limit = view.limits.max_text_bytes
             data = _head(view, member, limit)
@@ -668,27 +670,31 @@ def render_member(content: dict[str, Any], console: Console) -> None:
         return
     if content.get("note"):
         console.print(Text(terminal_safe(content["note"]), "yellow"))
+    # Highlighting costs hundreds of bytes of memory per character shown: show the beginning.
     if kind == "json":
-        text = terminal_safe(json.dumps(content["value"], indent=2, ensure_ascii=False))
-        console.print(Syntax(text, "json", theme="ansi_dark", background_color="default"))
+        text = json.dumps(content["value"], indent=2, ensure_ascii=False)
+        console.print(_highlighted(text, "json", line_numbers=False))
     elif kind == "python":
-        console.print(
-            Syntax(
-                terminal_safe(content["text"]),
-                "python",
-                theme="ansi_dark",
-                line_numbers=True,
-                background_color="default",
-            )
-        )
+        console.print(_highlighted(content["text"], "python", line_numbers=True))
     elif kind == "text":
-        console.print(Text(terminal_safe(content["text"])))
+        console.print(Text(terminal_safe(content["text"][:SHOWN_TEXT_BYTES])))
     elif kind == "params":
         console.print(_tensor_table(content))
     else:
         console.print(Text(hex_view(bytes.fromhex(content["hex"]))))
-    if content.get("truncated"):
+    if content.get("truncated") or len(content.get("text") or "") > SHOWN_TEXT_BYTES:
         console.print(Text("(truncated: the member is longer)", "dim"))
+
+
+def _highlighted(text: str, lexer: str, line_numbers: bool) -> RenderableType:
+    """Source or JSON, highlighted, cut to the first SHOWN_TEXT_BYTES characters."""
+    shown = terminal_safe(text[:SHOWN_TEXT_BYTES])
+    syntax = Syntax(
+        shown, lexer, theme="ansi_dark", line_numbers=line_numbers, background_color="default"
+    )
+    if len(text) <= SHOWN_TEXT_BYTES:
+        return syntax
+    return Group(syntax, Text(f"(first {SHOWN_TEXT_BYTES:,} characters)", "dim"))
 
 
 def _tensor_table(content: dict[str, Any]) -> RenderableType:

@@ -88,7 +88,10 @@ class ModelView(ArchiveView):
 
     @cached_property
     def manifest(self) -> JsonDocument:
-        return self.json(self.in_root(MANIFEST))
+        member = self.in_root(MANIFEST)
+        if member is None and self.kind == "folder" and (self.path / MANIFEST).is_dir():
+            return JsonDocument(None, error=f"{MANIFEST} is a folder, not a file")
+        return self.json(member)
 
     @cached_property
     def mms_release(self) -> tuple[str, str] | None:
@@ -110,15 +113,23 @@ class ModelView(ArchiveView):
     @cached_property
     def references(self) -> dict[str, Reference]:
         """Each file the manifest names, matched the way MMS matches it (§1.7): against the
-        flattened basenames, as a glob pattern."""
-        flat = self.flattened()
+        flattened basenames, as a glob pattern. A reference or a name longer than
+        `max_name_length` is never matched: no file system holds such a name, and a glob
+        compiled from megabytes of pattern costs seconds and gigabytes."""
+        longest = self.limits.max_name_length
+        flat = {base: m for base, m in self.flattened().items() if len(base) <= longest}
         found = {}
         for key in REFERENCE_KEYS:
             if key not in self.model_entry:
                 continue
             value = self.model_entry[key]
             matches: tuple[Member, ...] = ()
-            if isinstance(value, str) and value and unsafe_path_reason(value) is None:
+            if (
+                isinstance(value, str)
+                and value
+                and len(value) <= longest
+                and unsafe_path_reason(value) is None
+            ):
                 pattern = posixpath.normpath(value)
                 matches = tuple(
                     member
@@ -250,7 +261,7 @@ class ModelView(ArchiveView):
             return None
         try:
             with self.stream(member) as handle:
-                index = read_params_index(handle, member.size)
+                index = read_params_index(handle, member.size, max_tensors=self.limits.max_tensors)
         except ParamsError as exc:
             return exc
         except (MemberError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from mar_lint_rules.service import is_vision, service_selection
 
-from mar_lint.archive import MemberError
+from mar_lint.archive import MemberError, MemberTooLarge
 from mar_lint.findings import Problem, Severity
 from mar_lint.model import ModelView, known_shape
 from mar_lint.registry import rule
@@ -76,8 +76,16 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
         labels = read_labels(
             view.read(member, view.limits.max_text_bytes).decode("utf-8", "replace")
         )
+    except MemberTooLarge as exc:
+        # A limit that stops a check says so: silence would read as "labels are fine".
+        yield Problem(
+            f"not checked: {exc} (max-text-bytes); a label file is a few KiB",
+            member=member.name,
+            severity=Severity.WARNING,
+        )
+        return
     except MemberError:
-        return  # MAR002 reports the member
+        return  # MAR002 or MAR004 reports the member
     counted = class_count(view)
     if counted is not None and counted[0] != len(labels):
         yield Problem(

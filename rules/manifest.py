@@ -199,7 +199,12 @@ def missing_reference(view: ModelView) -> Iterator[Problem]:
 
 
 def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> Problem:
-    message = f"Model.{key} names {value!r}, which is not in the archive"
+    message = f"Model.{key} names {_shortened(value)}, which is not in the archive"
+    if len(value) > view.limits.max_name_length:
+        message += (
+            f" (it is {len(value):,} characters long, over the {view.limits.max_name_length:,}"
+            "-character limit on names: it was not matched)"
+        )
     if "/" in value:
         message += " (MMS drops folders when it unpacks: name the file by its base name)"
     candidate = view.model_file(key)
@@ -210,3 +215,12 @@ def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> 
         (SetJson(where["member"], where["location"], candidate.basename),),
     )
     return Problem(f"{message}; did you mean {candidate.basename!r}?", fix=fix, **where)
+
+
+def _shortened(value: str, keep: int = 120) -> str:
+    """`value` quoted, cut to `keep` characters: a reference may be megabytes long."""
+    return (
+        repr(value)
+        if len(value) <= keep
+        else repr(value[:keep]) + f"... ({len(value):,} characters)"
+    )

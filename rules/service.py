@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from mar_lint.archive import MemberError
+from mar_lint.archive import MemberError, MemberTooLarge
 from mar_lint.findings import Problem, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
@@ -27,8 +27,7 @@ MMS_CLASSES = {
     "GluonVisionService": "GluonImperativeBaseService",
 }
 VISION_CLASSES = ("MXNetVisionService", "GluonVisionService")
-# Service files are a few KiB; the syntax tree of a huge one would take gigabytes to build.
-MAX_SERVICE_BYTES = 1 << 20
+MAX_CLASSES = 1_000
 
 
 @dataclass(frozen=True)
@@ -69,28 +68,38 @@ def service_tree(view: ModelView) -> ast.Module | str | None:
     member = view.model_file("Service")
     if member is None:
         return None
-    if member.size > MAX_SERVICE_BYTES:
-        return f"is {member.size:,} bytes, too large for a service file (mar-lint parses up to {MAX_SERVICE_BYTES:,})"
+    # Service files are a few KiB; the syntax tree of a huge one takes gigabytes to build.
+    limit = view.limits.max_service_bytes
     try:
-        source = view.read(member, MAX_SERVICE_BYTES)
+        source = view.read(member, limit)
+    except MemberTooLarge:
+        return (
+            f"not checked: {member.size:,} bytes, too large for a service file (mar-lint "
+            f"parses up to {limit:,}: max-service-bytes)"
+        )
     except MemberError:
         return None  # MAR002 or MAR004 says why
     return parse_service(source, member.name)
 
 
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that bind module attributes: also those inside top-level if/try blocks."""
-    for node in body:
+    """Statements that bind module attributes: also those inside top-level if/try blocks, in
+    source order. Iterative: a 2,000-branch `elif` chain nests 2,000 `If` nodes deep."""
+    pending = list(reversed(body))
+    while pending:
+        node = pending.pop()
         yield node
+        inner: list[ast.stmt] = []
         if isinstance(node, ast.If):
-            yield from top_level(node.body + node.orelse)
+            inner = node.body + node.orelse
         elif isinstance(node, ast.Try):
-            yield from top_level(
+            inner = (
                 node.body
                 + node.orelse
                 + node.finalbody
                 + [s for h in node.handlers for s in h.body]
             )
+        pending.extend(reversed(inner))
 
 
 def base_name(expression: ast.expr) -> str | None:
@@ -116,20 +125,22 @@ def service_classes(tree: ast.Module) -> dict[str, ServiceClass]:
             parents[node.name] = [b for b in map(base_name, node.bases) if b and b != node.name]
             defined.add(node.name)
 
-    def lineage(name: str, seen: frozenset[str]) -> frozenset[str]:
-        if name in seen:
-            return frozenset()
-        following = parents.get(name, [])
-        if following == [name] or (name not in parents and name in MMS_CLASSES):
-            following = [MMS_CLASSES[name]] if MMS_CLASSES[name] else []  # MMS's own class
-        found = frozenset({name})
-        for parent in following:
-            found |= lineage(parent, seen | {name})
-        return found
+    def lineage(name: str) -> frozenset[str]:
+        # Iterative: a chain of thousands of classes must not exhaust the interpreter's stack.
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in found:
+                continue
+            found.add(current)
+            following = parents.get(current, [])
+            if following == [current] or (current not in parents and current in MMS_CLASSES):
+                following = [MMS_CLASSES[current]] if MMS_CLASSES[current] else []  # MMS's own
+            pending.extend(following)
+        return frozenset(found)
 
-    return {
-        name: ServiceClass(name, name in defined, lineage(name, frozenset())) for name in parents
-    }
+    return {name: ServiceClass(name, name in defined, lineage(name)) for name in parents}
 
 
 def select(classes: dict[str, ServiceClass], release: str) -> Selection:
@@ -194,7 +205,15 @@ def service_selection(view: ModelView) -> Selection | None:
     tree = service_tree(view)
     if not isinstance(tree, ast.Module):
         return None
-    return select(service_classes(tree), target_release(view))
+    release = target_release(view)
+    classes = service_classes(tree)
+    if len(classes) > MAX_CLASSES:  # the selection compares every pair of classes
+        problem = (
+            f"not checked: the module binds {len(classes):,} classes, more than mar-lint "
+            f"examines ({MAX_CLASSES:,}); a service module defines a few"
+        )
+        return Selection(release, (), None, problem)
+    return select(classes, release)
 
 
 def is_vision(selection: Selection | None) -> bool:
