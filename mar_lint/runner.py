@@ -86,10 +86,14 @@ class Checker:
         message: str,
         hint: str | None = None,
         ignored: tuple[str, ...] = (),
+        always: bool = False,
     ) -> None:
-        """Record a finding of the engine's own (9xx), unless the user deselected that code."""
+        """Record a finding of the engine's own (9xx), unless the user deselected that code;
+        `always`: even then (the archive was not fully checked: it must not pass as clean)."""
         engine_rule = self.registry.get(code)
-        if engine_rule is None or not self.settings.selects(code) or code.startswith(ignored):
+        if engine_rule is None:
+            return
+        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
             return
         report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
 
@@ -131,7 +135,7 @@ class Checker:
             # The backstop (memory_backstop) caught what no cap foresaw: this archive ends here
             # as a finding, and the view and everything it read are freed for the next one.
             message = memory_error_message(self.settings.limits.memory)
-            self.add_engine_finding(report, "MAR904", message, ignored=ignored)
+            self.add_engine_finding(report, "MAR904", message, always=True)
         if skipped:
             message = f"skipped {', '.join(skipped)}: {reason}"
             hint = "install the extra: pip install 'mar-lint[mxnet]'"

@@ -41,6 +41,9 @@ def manifest_missing(view: ModelView) -> Iterator[Problem]:
                 member="MAR-INF/" + MANIFEST,
             )
             return
+        if document.error != "missing":  # there, but no file: a folder
+            yield Problem(document.error or "", hint="replace it with the manifest file")
+            return
         elsewhere = [m.name for m in view.files if m.basename.lower() == MANIFEST.lower()]
         where = f" (found {', '.join(map(repr, elsewhere[:3]))} instead)" if elsewhere else ""
         yield Problem(f"no {MANIFEST} at the root of the archive{where}")
