@@ -213,6 +213,10 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "service-reference-1m-characters": archive_with(
         MANIFEST_json=manifest_with(Service="?*" * 500_000)
     ),
+    # A glob MMS would match with service.py, slowly: mar-lint does not compile it.
+    "service-reference-1m-glob": archive_with(
+        MANIFEST_json=manifest_with(Service="*" * 1_000_000 + "service.py")
+    ),
     "folder-1200-deep": deep_folder(1200),
     "manifest-is-a-folder": manifest_is_a_folder,
     "manifest-utf8-bom": encoded("MANIFEST.json", "utf-8-sig"),
