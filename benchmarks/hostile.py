@@ -8,8 +8,9 @@ installed `mar-lint` script, from the folder that holds the case (a model folder
 `.`), as pre-commit and people run it.
 
 Per case and command it prints the wall time and the peak RSS of the whole process tree (the
-MXNet sandbox included): the largest sum of the tree's RSS sampled from /proc every 20 ms, or
-the largest single process's peak from `wait4`, whichever is larger. It flags:
+MXNet sandbox included): the largest sum of the tree's proportional set sizes (PSS: shared
+library pages split among the processes that map them) sampled from /proc every 20 ms, or
+the largest single process's peak RSS from `wait4`, whichever is larger. It flags:
 - crash: a traceback, or an exit status other than 0 or 1;
 - hang: no exit within 60 s (the process group is killed);
 - code ran: a module planted in the checked folder wrote its sentinel file;
@@ -35,8 +36,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))  # the case builders; never a case's own folder
 
-from hostile_cases import SENTINEL, remove_deep  # noqa: E402
-
 MAR_LINT = Path(sys.executable).with_name("mar-lint")
 TARGET_MB, TARGET_S, TIMEOUT_S = 300, 10.0, 60.0
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -52,22 +51,34 @@ def all_cases() -> dict[str, Callable[[Path], Path]]:
     return cases
 
 
+def resident(pid: int) -> int:
+    """The process's proportional set size (shared pages split among their users, so the
+    libraries a parent and its child share are not counted twice), else its RSS."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
 def tree_rss(root: int) -> int:
     """Bytes resident in `root` and all its descendants now."""
     parents: dict[int, int] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{entry}/statm") as statm:
-                pages = int(statm.read().split()[1])
+                parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
-        parents[int(entry)] = int(fields[1])
-        rss[int(entry)] = pages * PAGE
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -75,7 +86,7 @@ def tree_rss(root: int) -> int:
             if ppid == parent and pid not in tree:
                 tree.add(pid)
                 frontier.append(pid)
-    return sum(rss.get(pid, 0) for pid in tree)
+    return sum(resident(pid) for pid in tree)
 
 
 def run(command: list[str], cwd: Path) -> dict[str, object]:
@@ -142,6 +153,8 @@ def measure(command: list[str], cwd: Path) -> dict[str, object]:
 
 
 def main(selected: list[str]) -> int:
+    from hostile_cases import SENTINEL, remove_deep  # not in the small measuring process
+
     cases = all_cases()
     names = selected or list(cases)
     flagged = 0

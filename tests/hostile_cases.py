@@ -50,15 +50,16 @@ def write_folder(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def archive_with(**replaced: bytes) -> Callable[[Path], Path]:
+def archive_with(**replaced: Callable[[], bytes]) -> Callable[[Path], Path]:
     """A builder of the sample archive with members replaced or added (`synset_txt` names
-    synset.txt: dots and dashes become underscores in the keyword)."""
+    synset.txt: dots and dashes become underscores in the keyword). Each member's bytes are
+    made when the case is built, not when this module is imported."""
 
     def build(folder: Path) -> Path:
         members = sample_members()
-        for key, data in replaced.items():
+        for key, make in replaced.items():
             name = next((n for n in members if _keyword(n) == key), None)
-            members[name or key] = data
+            members[name or key] = make()
         return write_archive(folder / "case.model", members)
 
     return build
@@ -151,8 +152,7 @@ def remove_deep(folder: Path) -> None:
 
 def unterminated_escapes(folder: Path) -> Path:
     """A signature whose last string never ends: 200,000 escaped quotes and brackets."""
-    data = b'{"inputs": "' + b'\\"[{' * 200_000
-    return archive_with(signature_json=data)(folder)
+    return archive_with(signature_json=lambda: b'{"inputs": "' + b'\\"[{' * 200_000)(folder)
 
 
 # -- JSON read as MMS reads it, and written as JSON
@@ -170,7 +170,7 @@ def manifest_is_a_folder(folder: Path) -> Path:
 def encoded(name: str, encoding: str) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
         text = sample_members()[name].decode()
-        return archive_with(**{_keyword(name): text.encode(encoding)})(folder)
+        return archive_with(**{_keyword(name): lambda: text.encode(encoding)})(folder)
 
     return build
 
@@ -179,7 +179,7 @@ def not_a_number(folder: Path) -> Path:
     manifest = json.loads(sample_members()["MANIFEST.json"])
     manifest["Model-Archive-Version"] = float("nan")
     manifest["Model"]["Threshold"] = float("inf")
-    return archive_with(MANIFEST_json=json.dumps(manifest).encode())(folder)
+    return archive_with(MANIFEST_json=lambda: json.dumps(manifest).encode())(folder)
 
 
 CASES: dict[str, Callable[[Path], Path]] = {
@@ -190,32 +190,38 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "planted-json-package": planted("json/__init__.py"),
     "planted-numpy-module": planted("numpy.py"),
     "json-16m-character-string": archive_with(
-        signature_json=b'{"inputs": [], "input_type": "' + b"x" * 16_000_000 + b'"}'
+        signature_json=lambda: b'{"inputs": [], "input_type": "' + b"x" * 16_000_000 + b'"}'
     ),
     "json-million-bad-dimensions": archive_with(
-        signature_json=signature_with_shape([-1] * 1_000_000)
+        signature_json=lambda: signature_with_shape([-1] * 1_000_000)
     ),
-    "json-500k-bad-dimensions": archive_with(signature_json=signature_with_shape([-1] * 500_000)),
-    "json-21m-empty-objects": archive_with(signature_json=b"[" + b"{}," * 21_000_000 + b"{}]"),
+    "json-500k-bad-dimensions": archive_with(
+        signature_json=lambda: signature_with_shape([-1] * 500_000)
+    ),
+    "json-21m-empty-objects": archive_with(
+        signature_json=lambda: b"[" + b"{}," * 21_000_000 + b"{}]"
+    ),
     "json-5m-empty-objects-under-byte-cap": archive_with(
-        signature_json=b"[" + b"{}," * 5_000_000 + b"{}]"
+        signature_json=lambda: b"[" + b"{}," * 5_000_000 + b"{}]"
     ),
     "json-unterminated-escaped-quotes": unterminated_escapes,
-    "json-deep-brackets": archive_with(signature_json=b"[" * 200_000),
-    "service-16mb": archive_with(service_py=b"x = 1\n" * ((16 << 20) // 6)),
-    "service-elif-2000": archive_with(service_py=elif_chain(2000)),
-    "params-million-tiny-arrays": archive_with(digits_0000_params=params_of_tiny_arrays(1_000_000)),
-    "synset-17mib": archive_with(synset_txt=b"label\n" * (17 * (1 << 20) // 6)),
+    "json-deep-brackets": archive_with(signature_json=lambda: b"[" * 200_000),
+    "service-16mb": archive_with(service_py=lambda: b"x = 1\n" * ((16 << 20) // 6)),
+    "service-elif-2000": archive_with(service_py=lambda: elif_chain(2000)),
+    "params-million-tiny-arrays": archive_with(
+        digits_0000_params=lambda: params_of_tiny_arrays(1_000_000)
+    ),
+    "synset-17mib": archive_with(synset_txt=lambda: b"label\n" * (17 * (1 << 20) // 6)),
     "findings-1000-junk-members": junk_members,
     "service-reference-16m-characters": archive_with(
-        MANIFEST_json=manifest_with(Service="*" * 16_000_000)
+        MANIFEST_json=lambda: manifest_with(Service="*" * 16_000_000)
     ),
     "service-reference-1m-characters": archive_with(
-        MANIFEST_json=manifest_with(Service="?*" * 500_000)
+        MANIFEST_json=lambda: manifest_with(Service="?*" * 500_000)
     ),
     # A glob MMS would match with service.py, slowly: mar-lint does not compile it.
     "service-reference-1m-glob": archive_with(
-        MANIFEST_json=manifest_with(Service="*" * 1_000_000 + "service.py")
+        MANIFEST_json=lambda: manifest_with(Service="*" * 1_000_000 + "service.py")
     ),
     "folder-1200-deep": deep_folder(1200),
     "manifest-is-a-folder": manifest_is_a_folder,

@@ -119,6 +119,9 @@ def test_running_out_of_memory_is_a_finding_and_the_run_goes_on(tmp_path):
         in (heavy_report["findings"][0]["message"])
     )
     assert clean_report["findings"] == []
+    explored = run_in_child("explore", "--format", "json", "heavy/case.model", cwd=tmp_path)
+    assert "Traceback" not in explored.stderr and explored.returncode == 1
+    assert "MAR904 mar-lint ran out of memory" in explored.stdout
 
 
 # -- no recursion on the archive's depth
@@ -142,6 +145,15 @@ def test_a_folder_nested_1200_deep_is_a_finding_everywhere(tmp_path):
 def test_a_2000_branch_elif_chain_is_checked_without_recursion(tmp_path):
     result = check(build("service-elif-2000", tmp_path), args=("--select", "MAR4,MAR9"))
     assert result.findings == [] and result.exit_code == 0  # no MAR901 RecursionError
+
+
+def test_an_expression_nested_100000_deep_is_a_finding_not_a_crash(tmp_path):
+    """The parser's own bounds turn it into an error (a C stack overflow would kill us)."""
+    service = b"x = " + b"-" * 100_000 + b"1\n"
+    members = dict(sample_members(), **{"service.py": service})
+    archive = write_archive(tmp_path / "deep.model", members)
+    [finding] = check(archive, args=("--select", "MAR401")).only("MAR401")
+    assert finding["message"].startswith("not valid Python 3: ")
 
 
 # -- nothing super-linear on archive text
