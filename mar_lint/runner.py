@@ -43,13 +43,19 @@ def summarize(reports: list[ArchiveReport]) -> dict[str, int]:
     }
 
 
+MAX_MESSAGE = 2_000  # characters of one finding's message
+
+
 def stamp(rule: Rule, problem: Problem, settings: Settings) -> Finding:
     """The finding a rule's problem becomes; the user's severity override beats the rule's."""
+    message = problem.message
+    if len(message) > MAX_MESSAGE:  # archive text quoted in a message: keep reports small
+        message = f"{message[:MAX_MESSAGE]}... ({len(message):,} characters)"
     return Finding(
         code=rule.code,
         name=rule.name,
         severity=settings.severity_of(rule.code, problem.severity or rule.severity),
-        message=problem.message,
+        message=message,
         member=problem.member,
         location=problem.location,
         hint=problem.hint,

@@ -297,7 +297,8 @@ def service_class(view: ModelView) -> Iterator[Problem]:
                 yield Problem(
                     f"{selection.chosen.name} is a vision service, which resizes images to "  # type: ignore[union-attr]
                     f"data_shape[2:] and feeds NCHW batches: input {entry.get('data_name')!r} "
-                    f"needs 4 dimensions like [0, 3, 224, 224], not {shape}",
+                    f"needs 4 dimensions like [0, 3, 224, 224], not "
+                    f"{shape if len(shape) <= 8 else f'{len(shape):,} of them'}",
                     member=view.signature.member.name,  # type: ignore[union-attr]
                     location=json_pointer("inputs", index, "data_shape"),
                 )
