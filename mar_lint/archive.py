@@ -69,6 +69,10 @@ class MemberError(Exception):
     """A member could not be read: too large, corrupt, or not a regular file."""
 
 
+class MemberTooLarge(MemberError):
+    """A member larger than the limit its reader sets: it was not read (nor checked)."""
+
+
 class MemberRefused(MemberError):
     """A member mar-lint will not read at all: a link or special file, encrypted, compressed
     with an unknown method, or declared beyond the size or ratio limits (a possible bomb)."""
@@ -168,41 +172,113 @@ def sniff_format(head: bytes, size: int) -> str | None:
     return "the file is not a zip archive"
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# One JSON string, or an unterminated one up to the end of the text. Linear whatever the
+# input: every alternative consumes what it scans and the match cannot fail from a quote (a
+# pattern that could fail would rescan the rest of the text from every later quote, which
+# is quadratic on a long run of escaped quotes).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
-def json_depth_exceeds(data: bytes, limit: int) -> bool:
-    """True when JSON text nests deeper than `limit`, found without parsing it.
-
-    Python's parser recurses per level, so a member made of 200,000 `[` must be refused
-    before it reaches `json.loads`.
-    """
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
+def json_shape_problem(data: bytes, limits: Limits) -> str | None:
+    """Why JSON text would cost too much to parse, found in linear time without parsing it:
+    too deep (Python's parser recurses per level: 200,000 `[` must never reach `json.loads`),
+    too many values (each is a Python object), or a string too long."""
+    strings = _JSON_STRING.findall(data)
+    longest = max(map(len, strings), default=2) - 2
+    if longest > limits.max_json_string:
+        return f"holds a string of over {limits.max_json_string:,} bytes (the limit)"
+    outside = _JSON_STRING.sub(b'""', data)  # brackets and commas inside strings do not count
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    values = len(brackets) // 2 + outside.count(b",") + 1
+    if values > limits.max_json_values:
+        return f"holds more than {limits.max_json_values:,} values (the limit)"
+    if len(brackets) <= limits.max_json_depth:
+        return None
     depth = 0
-    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-        if bracket.group() in (b"[", b"{"):
+    for bracket in brackets:  # at most 2 x max_json_values of them
+        if bracket in b"[{":
             depth += 1
-            if depth > limit:
-                return True
+            if depth > limits.max_json_depth:
+                return f"nests deeper than {limits.max_json_depth} levels (the limit)"
         else:
             depth -= 1
-    return False
+    return None
+
+
+# What MMS makes of encodings Python's `json.loads(bytes)` would detect: it reads JSON with
+# `json.load(open(path))`, text mode in a UTF-8 locale (reference/mms-loader.md), and fails.
+_BOMS = (
+    (b"\xef\xbb\xbf", "a UTF-8 byte-order mark"),
+    (b"\xff\xfe\x00\x00", "a UTF-32 byte-order mark"),
+    (b"\x00\x00\xfe\xff", "a UTF-32 byte-order mark"),
+    (b"\xff\xfe", "a UTF-16 byte-order mark"),
+    (b"\xfe\xff", "a UTF-16 byte-order mark"),
+)
 
 
 def parse_json(data: bytes, limits: Limits) -> tuple[Any, str | None]:
-    """Parse JSON bytes under the nesting limit: (value, None) or (None, why it failed)."""
-    if json_depth_exceeds(data, limits.max_json_depth):
-        return None, f"JSON nests deeper than {limits.max_json_depth} levels"
+    """Parse JSON bytes as MMS does (UTF-8 text, no byte-order mark), under the limits:
+    (value, None) or (None, why it failed)."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return None, (
+                f"starts with {name}: MMS reads JSON as UTF-8 text (json.load(open(path))) "
+                "and fails to parse it"
+            )
+    if b"\x00" in data[:4] and len(data) >= 2:
+        return None, (
+            "is UTF-16 or UTF-32 text: MMS reads JSON as UTF-8 text (json.load(open(path))) "
+            "and fails to parse it"
+        )
+    problem = json_shape_problem(data, limits)
+    if problem:
+        return None, f"not parsed: it {problem}"
     try:
-        return json.loads(data), None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     except (ValueError, RecursionError) as exc:
         return None, f"not valid JSON: {exc}"
+
+
+def walk_bounded(
+    root: str | os.PathLike[str], max_depth: int, skip_hidden: bool = False
+) -> Iterator[tuple[str, list[str] | None, list[str]]]:
+    """`os.walk` top-down, sorted, without recursion and without following folder links:
+    (folder, its sub-folders, its files). A folder `max_depth` levels below `root` is not
+    entered: it comes as (folder, None, []) so the caller can say so. Sub-folders removed
+    from the list by the caller are not entered (as with `os.walk`); with `skip_hidden`,
+    folders whose names start with "." are left out."""
+    pending: list[tuple[str, int]] = [(os.fspath(root), 0)]
+    while pending:
+        top, depth = pending.pop()
+        if depth > max_depth:
+            yield top, None, []
+            continue
+        dirs, files = [], []
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()  # a link to a folder counts, as in os.walk
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:
+            continue  # os.walk skips folders it cannot list
+        dirs.sort()
+        files.sort()
+        if skip_hidden:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        yield top, dirs, files
+        for name in reversed(dirs):  # popped in sorted order
+            if not os.path.islink(os.path.join(top, name)):
+                pending.append((os.path.join(top, name), depth + 1))
 
 
 class ArchiveView:
@@ -213,6 +289,8 @@ class ArchiveView:
         self.limits = limits or Limits()
         self.kind = "folder" if self.path.is_dir() else "zip"
         self.unreadable: str | None = None  # why this is not an archive we can read (MAR001)
+        # A folder the walk did not enter because it lies beyond `max_folder_depth` (MAR009).
+        self.too_deep: str | None = None
         # Why a readable archive was not opened past its listing: it holds more members than
         # the limit (MAR009). `unreadable` then says the same, so no other rule runs.
         self.refused: str | None = None
@@ -309,10 +387,15 @@ class ArchiveView:
         )
 
     def _walk_folder(self) -> Iterator[Member]:
+        """Files (and links to folders) under the folder, in sorted order, never following a
+        folder link. Iterative, with a bound on depth: `os.walk` recurses per level and a
+        folder nested 1,200 deep would raise RecursionError."""
         index = 0
-        for top, dirs, files in os.walk(self.path):  # never follows directory links
-            dirs.sort()
-            for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+        for top, dirs, files in walk_bounded(self.path, self.limits.max_folder_depth):
+            if dirs is None:
+                self.too_deep = top
+                continue
+            for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
                 full = os.path.join(top, name)
                 info = os.lstat(full)
                 relative = Path(full).relative_to(self.path).as_posix()
@@ -426,7 +509,7 @@ class ArchiveView:
         if member.index in self._bytes:
             return self._bytes[member.index]
         if member.size > limit:
-            raise MemberError(
+            raise MemberTooLarge(
                 f"{member.name} is {member.size:,} bytes, over the {limit:,}-byte limit"
             )
         try:
@@ -438,7 +521,7 @@ class ArchiveView:
             self.read_results[member.index] = str(exc)
             raise MemberError(f"{member.name} is corrupt: {exc}") from exc
         if len(data) > limit:
-            raise MemberError(f"{member.name} holds more than {limit:,} bytes")
+            raise MemberTooLarge(f"{member.name} holds more than {limit:,} bytes")
         self.read_results[member.index] = None
         self._bytes[member.index] = data
         return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import os
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -405,6 +406,13 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
         yield Problem(view.refused)
         return
     limits = view.limits
+    if view.too_deep:
+        where = os.path.relpath(view.too_deep, view.path)
+        yield Problem(
+            f"folders nest deeper than {limits.max_folder_depth} levels (the limit): what lies "
+            "below was not listed or checked",
+            member=where[:200] + ("..." if len(where) > 200 else ""),
+        )
     for member in view.members:
         length = len(member.name.encode("utf-8", "surrogateescape"))
         depth = len([part for part in member.name.split("/") if part])
