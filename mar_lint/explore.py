@@ -304,11 +304,11 @@ def service_section(view: ModelView) -> dict[str, Any]:
     member = view.model_file("Service")
     section: dict[str, Any] = {"member": member.name if member else None}
     if member is None:
-        return dict(section, **outline_service(b""), error="missing")
+        return {**section, **outline_service(b""), "error": "missing"}
     try:
         source = view.read(member, view.limits.max_text_bytes)
     except MemberError as exc:
-        return dict(section, **outline_service(b""), error=str(exc))
+        return {**section, **outline_service(b""), "error": str(exc)}
     return dict(section, **outline_service(source))
 
 

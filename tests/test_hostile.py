@@ -184,6 +184,10 @@ def test_links_and_special_files_are_mar004(tmp_path, mlp_model, mode, fragment)
 def test_encrypted_member_is_mar004(tmp_path, mlp_model):
     spec = ArchiveSpec(mlp_model, extra=[("labels.txt", "cat\n")])
     path = patch_central(spec.write(tmp_path / "m.model"), -1, CD_FLAGS, "<H", 0x1)
+    data = bytearray(path.read_bytes())  # an encrypted member is marked so in both headers
+    with zipfile.ZipFile(path) as archive:
+        struct.pack_into("<H", data, archive.getinfo("labels.txt").header_offset + 6, 0x1)
+    path.write_bytes(bytes(data))
     result = check(path)
     [finding] = result.only("MAR004")
     assert finding["member"] == "labels.txt" and "encrypted" in finding["message"]
