@@ -121,8 +121,7 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
         problems.append(f"its local header names it {local_name.decode('utf-8', 'replace')!r}")
     if method != info.compress_type:
         problems.append(
-            f"its local header says compression method {method}, the directory "
-            f"{info.compress_type}"
+            f"its local header says compression method {method}, the directory {info.compress_type}"
         )
     if (flags ^ info.flag_bits) & _ENCRYPTED:
         side = "local header" if flags & _ENCRYPTED else "directory"
@@ -249,7 +248,10 @@ def read_layout(
     `start_dir`, found through `end_record`)."""
     size = handle.seek(0, 2)
     names = _directory_names(
-        handle, start_dir, end_record[zipfile._ECD_SIZE], len(infos)  # type: ignore[attr-defined]
+        handle,
+        start_dir,
+        end_record[zipfile._ECD_SIZE],
+        len(infos),  # type: ignore[attr-defined]
     )
     placements = tuple(_place(handle, info, name, size) for info, name in zip(infos, names))
     overlapping, later = _overlaps(placements)

@@ -65,11 +65,17 @@ def _entry(data: bytes, name: str) -> tuple[int, int]:
     raise KeyError(name)
 
 
-def patch(path: Path, name: str, *, local: dict[int, tuple[str, int]] = {}, central=None) -> Path:
+def patch(
+    path: Path,
+    name: str,
+    *,
+    local: dict[int, tuple[str, int]] | None = None,
+    central: dict[int, tuple[str, int]] | None = None,
+) -> Path:
     """Overwrite fields ({offset: (struct format, value)}) of member `name`'s headers."""
     data = bytearray(path.read_bytes())
     local_at, central_at = _entry(bytes(data), name)
-    for where, fields in ((local_at, local), (central_at, central or {})):
+    for where, fields in ((local_at, local or {}), (central_at, central or {})):
         for offset, (fmt, value) in fields.items():
             struct.pack_into(fmt, data, where + offset, value)
     path.write_bytes(bytes(data))
@@ -79,7 +85,7 @@ def patch(path: Path, name: str, *, local: dict[int, tuple[str, int]] = {}, cent
 # -- decompression that outruns the declared size ---------------------------------------------
 
 
-def _streamed(path: Path, name: str, method: int, size: int, declared: int) -> Path:
+def understated(path: Path, name: str, method: int, size: int, declared: int) -> Path:
     """The sample plus member `name` of `size` zero bytes compressed with `method`, its
     headers then made to declare only `declared` bytes."""
     write_sample(path)
@@ -94,15 +100,19 @@ def _streamed(path: Path, name: str, method: int, size: int, declared: int) -> P
 
 
 def bzip2_understated(folder: Path) -> Path:
-    return _streamed(folder / "bzip2-understated.model", "weights.bin", zipfile.ZIP_BZIP2, 64 << 20, 4096)
+    return understated(
+        folder / "bzip2-understated.model", "weights.bin", zipfile.ZIP_BZIP2, 64 << 20, 4096
+    )
 
 
 def lzma_understated(folder: Path) -> Path:
-    return _streamed(folder / "lzma-understated.model", "weights.bin", zipfile.ZIP_LZMA, 32 << 20, 4096)
+    return understated(
+        folder / "lzma-understated.model", "weights.bin", zipfile.ZIP_LZMA, 32 << 20, 4096
+    )
 
 
 def deflate_understated(folder: Path) -> Path:
-    return _streamed(
+    return understated(
         folder / "deflate-understated.model", "weights.bin", zipfile.ZIP_DEFLATED, 64 << 20, 4096
     )
 
@@ -144,9 +154,12 @@ def overlap_bomb(folder: Path, files: int = 256, kernel_bytes: int = 94 << 20) -
     headers: list[bytes] = [b""] * files
 
     def header(i: int) -> bytes:
-        return LOCAL.pack(
-            b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc[i], csize[i], usize[i], len(names[i]), 0
-        ) + names[i]
+        return (
+            LOCAL.pack(
+                b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc[i], csize[i], usize[i], len(names[i]), 0
+            )
+            + names[i]
+        )
 
     headers[-1] = header(files - 1)
     for i in range(files - 2, -1, -1):
@@ -174,10 +187,28 @@ def overlap_bomb(folder: Path, files: int = 256, kernel_bytes: int = 94 << 20) -
             body.write(b"\x00" + struct.pack("<HH", length, length ^ 0xFFFF))
     body.write(kernel)
     for i in range(files):
-        directory += CENTRAL.pack(
-            b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc[i], csize[i], usize[i],
-            len(names[i]), 0, 0, 0, 0, 0o644 << 16, offsets[i],
-        ) + names[i]
+        directory += (
+            CENTRAL.pack(
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                8,
+                0,
+                0x21,
+                crc[i],
+                csize[i],
+                usize[i],
+                len(names[i]),
+                0,
+                0,
+                0,
+                0,
+                0o644 << 16,
+                offsets[i],
+            )
+            + names[i]
+        )
     count = len(central_headers(base)) + files
     start = body.tell()
     body.write(bytes(directory))
@@ -250,24 +281,19 @@ def local_name_differs(folder: Path) -> Path:
     return path
 
 
-def local_size_differs(folder: Path) -> Path:
-    path = write_sample(folder / "local-size-differs.model")
-    return patch(path, "synset.txt", local={L_USIZE: ("<I", 40), L_CSIZE: ("<I", 40)})
+# synset.txt's local header changed in one field: (file name, {offset: (format, value)}).
+LOCAL_CHANGES = {
+    "size": ("local-size-differs.model", {L_USIZE: ("<I", 40), L_CSIZE: ("<I", 40)}),
+    "crc": ("local-crc-differs.model", {L_CRC: ("<I", 0xDEADBEEF)}),
+    "encryption": ("local-encryption-differs.model", {L_FLAGS: ("<H", 0x1)}),
+    "method": ("local-method-differs.model", {L_METHOD: ("<H", 8)}),
+}
 
 
-def local_crc_differs(folder: Path) -> Path:
-    path = write_sample(folder / "local-crc-differs.model")
-    return patch(path, "synset.txt", local={L_CRC: ("<I", 0xDEADBEEF)})
-
-
-def local_encryption_differs(folder: Path) -> Path:
-    path = write_sample(folder / "local-encryption-differs.model")
-    return patch(path, "synset.txt", local={L_FLAGS: ("<H", 0x1)})
-
-
-def local_method_differs(folder: Path) -> Path:
-    path = write_sample(folder / "local-method-differs.model")
-    return patch(path, "synset.txt", local={L_METHOD: ("<H", 8)})
+def local_differs(folder: Path, change: str, extra: list[tuple[str, bytes]] = ()) -> Path:
+    """The sample (plus `extra`) with synset.txt's local header changed as LOCAL_CHANGES says."""
+    name, fields = LOCAL_CHANGES[change]
+    return patch(write_sample(folder / name, extra), "synset.txt", local=fields)
 
 
 def lying_data_descriptor(folder: Path) -> Path:
@@ -375,10 +401,10 @@ CASES: dict[str, Callable[[Path], Path]] = {
     "cd-offset-into-itself": directory_offset_into_itself,
     "second-cd-in-comment": second_directory_in_comment,
     "local-name-differs": local_name_differs,
-    "local-size-differs": local_size_differs,
-    "local-crc-differs": local_crc_differs,
-    "local-encryption-differs": local_encryption_differs,
-    "local-method-differs": local_method_differs,
+    **{
+        f"local-{change}-differs": lambda folder, change=change: local_differs(folder, change)
+        for change in LOCAL_CHANGES
+    },
     "lying-data-descriptor": lying_data_descriptor,
     "concatenated": concatenated,
     "unicode-path-extra": unicode_path_extra,
