@@ -130,7 +130,12 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
     declared = (crc, csize, usize)
     expected = (info.CRC, info.compress_size, info.file_size)
     uses_descriptor = bool((flags | info.flag_bits) & _DESCRIPTOR)
-    if declared != expected and not (uses_descriptor and declared == (0, 0, 0)):
+    # With a data descriptor the local values may be left 0 (Info-ZIP leaves only the CRC
+    # and compressed size 0 when it streams files whose size it knows).
+    if any(
+        mine != theirs and not (uses_descriptor and mine == 0)
+        for mine, theirs in zip(declared, expected)
+    ):
         problems.append(
             f"its local header declares CRC {crc:08x} and {csize:,}/{usize:,} bytes "
             f"(compressed/uncompressed), the directory CRC {info.CRC:08x} and "

@@ -7,6 +7,8 @@ tools read otherwise. The archives come from `hostile_zip_cases`, built at run t
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -231,3 +233,50 @@ def test_every_case_builds_and_is_a_finding(tmp_path):
         folder.mkdir()
         result = check(build(folder), args=MAR0)
         assert result.exit_code == 1 or result.findings, name
+
+
+# -- what real zip writers produce is not a finding ----------------------------------------------
+
+
+class _Pipe:
+    """A write-only, unseekable file: zipfile then writes data descriptors, as when streaming."""
+
+    def __init__(self, sink) -> None:
+        self._sink = sink
+
+    def write(self, data: bytes) -> int:
+        return self._sink.write(data)
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("how", ["streamed", "zip64"])
+def test_descriptors_and_zip64_headers_of_real_writers_are_clean(tmp_path, how):
+    path = tmp_path / f"{how}.model"
+    with open(path, "wb") as out:
+        sink = _Pipe(out) if how == "streamed" else out
+        with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+            for name, data in cases.sample_members():
+                with archive.open(name, "w", force_zip64=how == "zip64") as member:
+                    member.write(data)
+    result = check(path, args=MAR0)
+    assert result.findings == [] and result.exit_code == 0
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP `zip` is not installed")
+def test_info_zip_streaming_to_a_pipe_is_clean(tmp_path):
+    """Info-ZIP writing to a pipe leaves the CRC and compressed size of each local header 0
+    and keeps the uncompressed size: a data descriptor carries the rest."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    for name, data in cases.sample_members():
+        (folder / name).write_bytes(data)
+    names = sorted(p.name for p in folder.iterdir())
+    written = subprocess.run(["zip", "-q", "-", *names], cwd=folder, capture_output=True)
+    path = tmp_path / "m.model"
+    path.write_bytes(written.stdout)
+    with zipfile.ZipFile(path) as archive:
+        assert all(info.flag_bits & 0x08 for info in archive.infolist())
+    result = check(path, args=MAR0)
+    assert result.findings == [] and result.exit_code == 0
