@@ -176,7 +176,9 @@ def _descriptor(
 def _overlaps(placements: tuple[Placement, ...]) -> tuple[frozenset[int], int]:
     """Members whose bytes (local header to data end) overlap another's, and how many start
     inside an earlier one."""
-    order = sorted(range(len(placements)), key=lambda i: placements[i].start)
+    # A member without a local header has no bytes anyone can read: it overlaps nothing.
+    located = [i for i, p in enumerate(placements) if p.data_start is not None]
+    order = sorted(located, key=lambda i: placements[i].start)
     involved: set[int] = set()
     later = 0
     reach, owner = -1, -1
@@ -221,7 +223,8 @@ def _stray(
         )
     reach = 0
     gaps: list[tuple[int, int]] = []
-    for placement in sorted(placements, key=lambda p: p.start):
+    located = [p for p in placements if p.data_start is not None]
+    for placement in sorted(located, key=lambda p: p.start):
         if placement.start > reach:
             gaps.append((reach, placement.start))
         reach = max(reach, placement.end)
