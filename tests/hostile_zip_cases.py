@@ -9,7 +9,9 @@ small on disk: what they declare or inflate to is large, never what they hold.
 
 from __future__ import annotations
 
+import bz2
 import io
+import lzma
 import struct
 import unicodedata
 import zipfile
@@ -99,16 +101,58 @@ def understated(path: Path, name: str, method: int, size: int, declared: int) ->
     return patch(path, name, local={L_USIZE: ("<I", declared)}, central={C_USIZE: ("<I", declared)})
 
 
+def precompressed(path: Path, name: str, method: int, payload: bytes, declared: int) -> Path:
+    """The sample plus member `name` whose data is `payload`, already compressed with
+    `method` from zeros, its headers declaring `declared` uncompressed bytes (with the CRC of
+    that many zeros, so a reader that stops there finds nothing wrong)."""
+    write_sample(path, [(name, payload)])
+    crc = zlib.crc32(bytes(declared))
+    fields = {L_METHOD: ("<H", method), L_USIZE: ("<I", declared), L_CRC: ("<I", crc)}
+    central = {C_METHOD: ("<H", method), C_USIZE: ("<I", declared), C_CRC: ("<I", crc)}
+    return patch(path, name, local=fields, central=central)
+
+
+def bzip2_zeros(blocks: int, block_bytes: int = 40 << 20) -> bytes:
+    """A bzip2 stream of `blocks` x `block_bytes` zeros, built from one compressed block
+    repeated bit by bit (each block holds at most about 45 MB of zeros; one is compressed,
+    in about a second, and the stream's combined CRC is worked out from the block CRCs)."""
+    block_magic, end_magic = 0x314159265359, 0x177245385090
+    one = bz2.compress(bytes(block_bytes), 9)
+    bits, total = int.from_bytes(one, "big"), len(one) * 8
+    for pad in range(8):  # the end-of-stream marker: 48-bit magic, 32-bit CRC, padding
+        end_at = total - pad - 80
+        if bits >> (total - end_at - 48) & (1 << 48) - 1 == end_magic:
+            break
+    block_len = end_at - 32  # after "BZh9"
+    block = bits >> (total - end_at) & (1 << block_len) - 1
+    assert block >> (block_len - 48) == block_magic, "not a one-block stream"
+    block_crc = block >> (block_len - 80) & 0xFFFFFFFF
+    stream, combined = int.from_bytes(b"BZh9", "big"), 0
+    for _ in range(blocks):
+        combined = ((combined << 1 | combined >> 31) & 0xFFFFFFFF) ^ block_crc
+        stream = stream << block_len | block
+    stream = (stream << 48 | end_magic) << 32 | combined
+    length = 32 + blocks * block_len + 80
+    return (stream << (-length % 8)).to_bytes((length + 7) // 8, "big")
+
+
 def bzip2_understated(folder: Path) -> Path:
-    return understated(
-        folder / "bzip2-understated.model", "weights.bin", zipfile.ZIP_BZIP2, 64 << 20, 4096
-    )
+    """3.5 KB of bzip2 that inflates to 3.9 GiB, declared as 4,096 bytes."""
+    path = folder / "bzip2-understated.model"
+    return precompressed(path, "weights.bin", zipfile.ZIP_BZIP2, bzip2_zeros(100), 4096)
 
 
 def lzma_understated(folder: Path) -> Path:
-    return understated(
-        folder / "lzma-understated.model", "weights.bin", zipfile.ZIP_LZMA, 32 << 20, 4096
-    )
+    """37 KB of LZMA (zipfile's framing: version, properties, raw LZMA1) that inflates to
+    256 MiB, declared as 4,096 bytes."""
+    lzma_filter = {"id": lzma.FILTER_LZMA1, "preset": 0}
+    packer = lzma.LZMACompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
+    chunk = bytes(1 << 20)
+    body = b"".join(packer.compress(chunk) for _ in range(256)) + packer.flush()
+    properties = lzma._encode_filter_properties(lzma_filter)  # type: ignore[attr-defined]
+    payload = struct.pack("<BBH", 9, 4, len(properties)) + properties + body
+    path = folder / "lzma-understated.model"
+    return precompressed(path, "weights.bin", zipfile.ZIP_LZMA, payload, 4096)
 
 
 def deflate_understated(folder: Path) -> Path:
