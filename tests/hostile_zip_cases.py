@@ -16,7 +16,7 @@ import struct
 import unicodedata
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 SAMPLE = Path(__file__).resolve().parent / "fixtures" / "digits.model"
@@ -27,7 +27,7 @@ CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # APPNOTE 4.3.12
 END = struct.Struct("<4sHHHHIIH")  # APPNOTE 4.3.16
 # Field offsets inside a local header and a central header.
 L_FLAGS, L_METHOD, L_CRC, L_CSIZE, L_USIZE = 6, 8, 14, 18, 22
-C_FLAGS, C_METHOD, C_CRC, C_CSIZE, C_USIZE, C_OFFSET = 8, 10, 16, 20, 24, 42
+C_METHOD, C_CRC, C_USIZE, C_OFFSET = 10, 16, 24, 42
 
 
 def sample_members() -> list[tuple[str, bytes]]:
@@ -35,12 +35,11 @@ def sample_members() -> list[tuple[str, bytes]]:
         return [(info.filename, sample.read(info)) for info in sample.infolist()]
 
 
-def write_sample(path: Path, extra: list[tuple[str, bytes]] = (), method: int = 0) -> Path:
-    """The sample's members, then `extra`, written by zipfile."""
+def write_sample(path: Path, extra: Sequence[tuple[str, bytes]] = ()) -> Path:
+    """The sample's members, then `extra`, stored by zipfile."""
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in [*sample_members(), *extra]:
             info = zipfile.ZipInfo(name, date_time=DATE)
-            info.compress_type = method
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
     return path
@@ -352,7 +351,7 @@ LOCAL_CHANGES = {
 }
 
 
-def local_differs(folder: Path, change: str, extra: list[tuple[str, bytes]] = ()) -> Path:
+def local_differs(folder: Path, change: str, extra: Sequence[tuple[str, bytes]] = ()) -> Path:
     """The sample (plus `extra`) with synset.txt's local header changed as LOCAL_CHANGES says."""
     name, fields = LOCAL_CHANGES[change]
     return patch(write_sample(folder / name, extra), "synset.txt", local=fields)
