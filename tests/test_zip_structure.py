@@ -7,6 +7,7 @@ tools read otherwise. The archives come from `hostile_zip_cases`, built at run t
 from __future__ import annotations
 
 import json
+import resource
 import shutil
 import subprocess
 import zipfile
@@ -280,3 +281,58 @@ def test_info_zip_streaming_to_a_pipe_is_clean(tmp_path):
         assert all(info.flag_bits & 0x08 for info in archive.infolist())
     result = check(path, args=MAR0)
     assert result.findings == [] and result.exit_code == 0
+
+
+# -- the other readers the findings name, run for real --------------------------------------------
+
+# What MMS 1.x does with an archive (ModelArchive.java): java.util.zip.ZipInputStream, which
+# streams the local headers from the start of the file.
+STREAMING_READER = """
+import java.util.zip.*; import java.io.*;
+public class Stream { public static void main(String[] args) throws Exception {
+  try (ZipInputStream zip = new ZipInputStream(new FileInputStream(args[0]))) {
+    for (ZipEntry e; (e = zip.getNextEntry()) != null; ) System.out.println(e.getName());
+  } } }
+"""
+
+
+def _limited() -> None:
+    """The oracles write nothing: a file-size limit of 1 MiB for the child."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+
+def java_stream_names(path: Path, workdir: Path) -> list[str]:
+    source = workdir / "Stream.java"
+    source.write_text(STREAMING_READER)
+    listed = subprocess.run(
+        ["java", "-Xmx64m", str(source), str(path)],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=_limited,
+    )
+    return listed.stdout.splitlines()
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="no Java to run java.util.zip")
+def test_java_streaming_reader_sees_what_mar002_says(tmp_path):
+    concatenated = cases.concatenated(tmp_path)
+    assert java_stream_names(concatenated, tmp_path) == ["service.py"]  # the hidden archive
+    renamed = cases.local_name_differs(tmp_path)
+    assert "evil_sv.py" in java_stream_names(renamed, tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("unzip") is None, reason="Info-ZIP `unzip` is not installed")
+def test_info_zip_unzip_uses_the_unicode_path_name(tmp_path):
+    path = cases.unicode_path_extra(tmp_path)
+    listed = subprocess.run(
+        ["unzip", "-Z1", str(path)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limited,
+    )
+    assert "evil.py" in listed.stdout.splitlines()
+    assert "service.py" not in listed.stdout.splitlines()
