@@ -154,8 +154,9 @@ def test_local_header_that_disagrees_is_mar002_and_not_read(tmp_path, change, fr
 
 
 def test_local_name_that_disagrees_is_mar002(tmp_path):
-    [finding] = check(cases.local_name_differs(tmp_path), args=MAR0).only("MAR002")
-    assert finding["member"] == "service.py"
+    result = check(cases.local_name_differs(tmp_path), args=MAR0)
+    [finding] = result.only("MAR002")
+    assert finding["member"] == "service.py" and result.exit_code == 1
     assert "its local header names it 'evil_sv.py'" in finding["message"]
 
 
@@ -170,8 +171,9 @@ def test_repack_does_not_copy_a_member_whose_headers_disagree(tmp_path):
 
 
 def test_lying_data_descriptor_is_mar002(tmp_path):
-    [finding] = check(cases.lying_data_descriptor(tmp_path), args=MAR0).only("MAR002")
-    assert finding["member"] == "synset.txt"
+    result = check(cases.lying_data_descriptor(tmp_path), args=MAR0)
+    [finding] = result.only("MAR002")
+    assert finding["member"] == "synset.txt" and result.exit_code == 1
     assert "its data descriptor declares CRC 12345678 and 87/99 bytes" in finding["message"]
 
 
@@ -194,10 +196,13 @@ def test_unicode_path_extra_naming_another_file_is_mar005(tmp_path):
     [finding] = result.only("MAR005")
     assert finding["member"] == "service.py" and finding["severity"] == "error"
     assert "its Unicode Path extra field names it 'evil.py'" in finding["message"]
+    assert result.exit_code == 1
 
 
 def test_nfc_and_nfd_twins_are_mar005(tmp_path):
-    [finding] = check(cases.nfc_nfd_twins(tmp_path), args=MAR0).only("MAR005")
+    result = check(cases.nfc_nfd_twins(tmp_path), args=MAR0)
+    [finding] = result.only("MAR005")
+    assert finding["severity"] == "warning" and result.exit_code == 0  # as names in two cases
     assert finding["message"] == (
         "'cafe\\u0301.txt', 'caf\\xe9.txt' differ only in Unicode normalisation: on macOS "
         "one overwrites the other"
@@ -216,6 +221,7 @@ def test_nul_in_a_member_name_is_mar003_and_not_extracted(tmp_path):
     path = cases.nul_in_name(tmp_path)
     result = check(path, args=MAR0)
     [finding] = result.only("MAR003")
+    assert result.exit_code == 1
     assert finding["message"] == (
         "member name 'service.py\\x00.txt' holds a NUL byte: Python's zipfile (MMS 0.x) cuts "
         "it to 'service.py', other tools keep the rest or refuse it"
