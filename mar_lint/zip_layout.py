@@ -43,6 +43,8 @@ class Placement:
     raw_name: bytes  # the name as the central directory stores it, NUL bytes included
     problems: tuple[str, ...] = ()  # local header or data descriptor against the directory
     unicode_name: str | None = None  # another name, from a Unicode Path extra field
+    # Python's zipfile (MMS 0.x) fails to open it too: no local header, or another name there.
+    zipfile_fails: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,12 +109,14 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
     if start < 0 or start + _LOCAL.size > size:
         where = "before the start of the file" if start < 0 else "past the end of the file"
         problems.append(f"its central directory entry puts its local header {where}")
-        return Placement(max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems))
+        return Placement(
+            max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
+        )
     handle.seek(start)
     fields = _LOCAL.unpack(handle.read(_LOCAL.size))
     if fields[0] != _LOCAL_SIGNATURE:
         problems.append(f"there is no local header at offset {start:,}, where the directory says")
-        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name)
+        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
     flags, method, crc = fields[2], fields[3], fields[6]
     local_name = handle.read(fields[9])
     local_extra = handle.read(fields[10])
@@ -149,7 +153,8 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
             problems.append(problem)
     if end > size:
         problems.append(f"its data runs {end - size:,} bytes past the end of the file")
-    return Placement(start, data_start, end, raw_name, tuple(problems), unicode_name)
+    fails = local_name != raw_name
+    return Placement(start, data_start, end, raw_name, tuple(problems), unicode_name, fails)
 
 
 def _descriptor(

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from mar_lint.archive import MANIFEST, PORTABLE_COMPRESSIONS, Member, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, RemoveMember, RenameMember, Severity
+from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 
@@ -43,6 +43,7 @@ JUNK_FILES = {
     "error",
     "the file is not a readable zip archive (empty, truncated, LFS pointer, other format)",
     on_unreadable=True,
+    consequence=Consequence.REFUSED,
 )
 def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     """MMS unzips the archive before anything else; when that fails the model never loads, and
@@ -63,6 +64,7 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     "member-corrupt",
     "error",
     "a member fails its CRC or size check, cannot be read, or the zip's records disagree",
+    consequence=Consequence.REFUSED,
 )
 def member_corrupt(view: ModelView) -> Iterator[Problem]:
     """Every member is read once, to its end, and checked against the size and CRC-32 the zip
@@ -77,12 +79,18 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     Fix: rebuild the archive from the original files, or fetch it again.
     """
     rebuild = "rebuild the archive from the original files"
+    risk = Consequence.UNCHECKED_RISK  # MMS 0.x's zipfile reads the directory and loads it
     for problem in view.layout.stray if view.layout else ():
-        yield Problem(problem, hint=rebuild)
+        yield Problem(problem, hint=rebuild, consequence=risk)
     for member in view.members:
-        if view.layout and view.layout.placements[member.index].problems:
-            problems = "; ".join(view.layout.placements[member.index].problems)
-            yield Problem(f"its headers disagree: {problems}", member=member.name, hint=rebuild)
+        placement = view.layout.placements[member.index] if view.layout else None
+        if placement and placement.problems:
+            yield Problem(
+                f"its headers disagree: {'; '.join(placement.problems)}",
+                member=member.name,
+                hint=rebuild,
+                consequence=None if placement.zipfile_fails else risk,
+            )
     # The members the model needs are read by their readers first: no member is read twice.
     view.manifest, view.signature, view.symbol, view.params  # noqa: B018
     results = view.verify()
@@ -97,6 +105,7 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     "unsupported-member",
     "error",
     "a member is a link or special file, encrypted, or compressed in a way MMS cannot unpack",
+    consequence=Consequence.REFUSED,
 )
 def unsupported_member(view: ModelView) -> Iterator[Problem]:
     """MMS unpacks every member as a plain file. A symbolic link in the archive either breaks
@@ -111,6 +120,9 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
+        # MMS's zipfile writes a link or special member as a plain file holding the target:
+        # the danger is in other unzip tools, which MMS does not check for.
+        unpacked = bool(member.is_symlink or member.special)
         if member.is_symlink:
             problem = "is a symbolic link: it can point out of the model folder"
         elif member.special:
@@ -125,9 +137,15 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
                 "unpack in every MMS (not in MMS 0.x on Python 2, nor in MMS 1.x); mar-lint "
                 "does not read it"
             )
+            # MMS 0.x on Python 3 unpacks bzip2 and LZMA (its zipfile can): not a refusal.
+            unpacked = not member.compression.startswith("method ")
         else:
             continue
-        yield Problem(problem, member=member.name)
+        yield Problem(
+            problem,
+            member=member.name,
+            consequence=Consequence.UNCHECKED_RISK if unpacked else None,
+        )
 
 
 @rule(
@@ -135,6 +153,7 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     "duplicate-member",
     "error",
     "two members have the same name, or the same file name once MMS flattens the archive",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def duplicate_member(view: ModelView) -> Iterator[Problem]:
     """A zip can hold one name twice (re-exporting from a folder that still holds an old
@@ -249,6 +268,7 @@ def _duplicate_name(name: str, copies: list[Member]) -> Problem:
     "compression-bomb",
     "error",
     "a member or the whole archive inflates beyond the size or ratio limits (a zip bomb)",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def compression_bomb(view: ModelView) -> Iterator[Problem]:
     """MMS unpacks the whole archive to disk before it loads anything. A member that inflates
@@ -287,6 +307,7 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
     "unsafe-path",
     "error",
     "a member name or manifest reference escapes the model folder",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def unsafe_path(view: ModelView) -> Iterator[Problem]:
     """Member names and manifest references must stay inside the model folder. MMS 1.x
@@ -331,6 +352,7 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     "nested-root",
     "warning",
     "every member sits under one top-level folder: a folder was zipped instead of its contents",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def nested_root(view: ModelView) -> Iterator[Problem]:
     """`mxnet-model-export` writes every member at the root of the archive. An archive made
@@ -360,6 +382,7 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
     "junk-member",
     "warning",
     "the archive holds OS, editor or tool leftovers (__MACOSX, .DS_Store, *.pyc, .git, logs)",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def junk_member(view: ModelView) -> Iterator[Problem]:
     """Zipping a model folder by hand picks up whatever sits in it: Finder metadata
@@ -407,6 +430,7 @@ def _junk(member: Member) -> tuple[str, str] | None:
     "error",
     "the archive has more members, longer names or deeper paths than the limits allow",
     on_unreadable=True,
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def limits_exceeded(view: ModelView) -> Iterator[Problem]:
     """A model archive holds a handful of files with short names. Tens of thousands of
