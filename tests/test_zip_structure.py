@@ -54,6 +54,7 @@ def test_bzip2_and_lzma_members_are_never_read(tmp_path, method, name):
     [finding] = result.only("MAR004")
     assert f"is compressed with {name}" in finding["message"]
     assert "mar-lint does not read it" in finding["message"]
+    assert finding["consequence"] == "unchecked-risk"  # MMS 0.x on Python 3 unpacks it
     assert "MAR002" not in result.codes  # not read, so neither CRC nor size was checked
     status, document = explore_json(path)
     assert status == 0
@@ -146,6 +147,7 @@ def test_local_header_that_disagrees_is_mar002_and_not_read(tmp_path, change, fr
         "its headers disagree: "
     )
     assert fragment in finding["message"] and result.exit_code == 1
+    assert finding["consequence"] == "unchecked-risk"  # zipfile (MMS 0.x) trusts the directory
     status, document = explore_json(path, "--extract", str(tmp_path / "out"))
     assert status == 1
     [skipped] = document["extract"]["skipped"]
@@ -154,10 +156,15 @@ def test_local_header_that_disagrees_is_mar002_and_not_read(tmp_path, change, fr
 
 
 def test_local_name_that_disagrees_is_mar002(tmp_path):
-    result = check(cases.local_name_differs(tmp_path), args=MAR0)
+    path = cases.local_name_differs(tmp_path)
+    result = check(path, args=MAR0)
     [finding] = result.only("MAR002")
     assert finding["member"] == "service.py" and result.exit_code == 1
     assert "its local header names it 'evil_sv.py'" in finding["message"]
+    # MMS 0.x unpacks with zipfile's `open`, which refuses this member: MMS refuses the archive.
+    assert finding["consequence"] == "refused"
+    with zipfile.ZipFile(path) as archive, pytest.raises(zipfile.BadZipFile, match="differ"):
+        archive.open("service.py")
 
 
 def test_repack_does_not_copy_a_member_whose_headers_disagree(tmp_path):
