@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from mar_lint.limits import Limits
+from mar_lint.zip_layout import Layout, MemberDataError, MemberReader, read_layout
 
 MANIFEST = "MANIFEST.json"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
@@ -56,6 +57,11 @@ _READ_ERRORS = (
     lzma.LZMAError,
     struct.error,
 )
+
+# The compression methods every MMS release unpacks (Python 2's zipfile and MMS 1.x's
+# java.util.zip know no other), and the only ones mar-lint reads: a bzip2 or LZMA
+# decompressor cannot be bounded by the bytes it produces the way zlib's can.
+PORTABLE_COMPRESSIONS = ("stored", "deflated")
 
 _COMPRESSION_NAMES = {
     zipfile.ZIP_STORED: "stored",
@@ -296,6 +302,8 @@ class ArchiveView:
         self.refused: str | None = None
         self.members: tuple[Member, ...] = ()
         self._zip: zipfile.ZipFile | None = None
+        # Where each zip member's bytes lie and what its records disagree on (zip only).
+        self.layout: Layout | None = None
         self._json: dict[int, JsonDocument] = {}
         self._bytes: dict[int, bytes] = {}
         # Member index -> None when it was read to its end (zip CRC verified), or why reading
@@ -351,10 +359,13 @@ class ArchiveView:
         with open(self.path, "rb") as handle:
             head = handle.read(512)
             size = os.fstat(handle.fileno()).st_size
+            damaged = False
             try:  # the end-of-central-directory record, as zipfile itself finds it
                 end_record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
             except (OSError, struct.error):
                 end_record = None
+            except zipfile.BadZipFile:  # a Zip64 locator that claims several disks
+                end_record, damaged = None, True
             if end_record is not None:
                 if self._count_central_headers(handle, end_record) > self.limits.max_members:
                     self._refuse_member_count()
@@ -363,10 +374,16 @@ class ArchiveView:
             self._zip = zipfile.ZipFile(self.path)
             infos = self._zip.infolist()
         except (*_READ_ERRORS, zipfile.LargeZipFile) as exc:
-            if end_record is not None:
+            if end_record is not None or damaged:
                 self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             else:
                 self.unreadable = sniff_format(head, size)
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                self.layout = read_layout(handle, infos, self._zip.start_dir, end_record)
+        except (*_READ_ERRORS, TypeError, IndexError) as exc:
+            self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             return
         self.members = tuple(self._zip_member(i, info) for i, info in enumerate(infos))
 
@@ -484,7 +501,21 @@ class ArchiveView:
             return "is encrypted"
         if member.compression.startswith("method "):
             return f"is compressed with an unsupported {member.compression}"
-        return self.size_limit_reason(member)
+        if member.compression not in PORTABLE_COMPRESSIONS:
+            return f"is compressed with {member.compression}, which mar-lint does not inflate"
+        return self.layout_problem(member) or self.size_limit_reason(member)
+
+    def layout_problem(self, member: Member) -> str | None:
+        """Why the member's bytes are ambiguous (its records disagree, or they overlap another
+        member's), judged before reading any of them."""
+        if self.layout is None or member.is_dir:
+            return None
+        if member.index in self.layout.overlapping:
+            return "overlaps the bytes of other members (a zip bomb that reuses its data)"
+        placement = self.layout.placements[member.index]
+        if placement.problems:
+            return f"has headers that disagree: {'; '.join(placement.problems)}"
+        return None
 
     def stream(self, member: Member) -> IO[bytes]:
         """A forward-only stream of the member's bytes (zip CRC checked at its end; a zip
@@ -494,8 +525,9 @@ class ArchiveView:
         if reason:
             raise MemberRefused(f"{member.name} {reason}")
         try:
-            if self._zip is not None:
-                raw: IO[bytes] = self._zip.open(member.info)  # type: ignore[arg-type]
+            if self._zip is not None and self.layout is not None:
+                start = self.layout.placements[member.index].data_start
+                raw: IO[bytes] = MemberReader(open(self.path, "rb"), member.info, start)  # type: ignore[arg-type]
             else:
                 # O_NONBLOCK: a file swapped for a named pipe after listing must not hang us.
                 flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -599,6 +631,8 @@ class _MemberStream(io.BufferedIOBase):
     def read(self, size: int | None = -1) -> bytes:
         try:
             return self._raw.read(-1 if size is None else size)
+        except MemberDataError as exc:
+            raise MemberError(str(exc)) from exc
         except _READ_ERRORS as exc:
             raise MemberError(describe_read_error(exc)) from exc
 
