@@ -1,0 +1,100 @@
+"""Ask real MXNet 1.9.1 about graphs, in a child process with time and memory limits.
+
+The child is started with `python -I` (no cwd, no user site on sys.path) and reads one JSON
+request per line: {"symbol": <graph JSON text>, "shapes": {name: [dims]}, "dtypes": {name: dtype}}.
+It answers what `list_arguments`/`list_auxiliary_states`/`list_outputs`,
+`infer_shape_partial` and `infer_type_partial` say, or the error MXNet raised.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+from typing import Any
+
+CHILD = r"""
+import json, resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+import mxnet as mx
+import numpy as np
+
+def shape(s):
+    return None if s is None else [int(d) for d in s]
+
+def dtype(t):
+    return None if t is None else np.dtype(t).name
+
+def answer(request):
+    out = {}
+    try:
+        sym = mx.sym.load_json(request["symbol"])
+        args = sym.list_arguments()
+        out.update(arguments=args, auxiliary_states=sym.list_auxiliary_states(), outputs=sym.list_outputs())
+    except Exception as exc:
+        return {"load_error": str(exc).split("Stack trace")[0][-400:]}
+    known = {k: tuple(v) for k, v in request["shapes"].items() if k in args}
+    try:
+        a, o, x = sym.infer_shape_partial(**known)
+        out.update(arg_shapes=[shape(s) for s in a], output_shapes=[shape(s) for s in o], aux_shapes=[shape(s) for s in x])
+    except Exception as exc:
+        out["infer_error"] = str(exc).split("Stack trace")[0][-400:]
+        return out
+    types = {k: v for k, v in request.get("dtypes", {}).items() if k in args}
+    try:
+        a, o, x = sym.infer_type_partial(**types)
+        out.update(arg_dtypes=[dtype(t) for t in a], output_dtypes=[dtype(t) for t in o], aux_dtypes=[dtype(t) for t in x])
+    except Exception as exc:
+        out["type_error"] = str(exc).split("Stack trace")[0][-400:]
+    return out
+
+for line in sys.stdin:
+    sys.stdout.write(json.dumps(answer(json.loads(line))) + "\n")
+    sys.stdout.flush()
+"""
+
+
+class MXNetOracle:
+    """One child process answering many requests; restarted if it dies."""
+
+    def __init__(self, python: str = sys.executable, timeout: float = 120.0) -> None:
+        self.python = python
+        self.timeout = timeout
+        self.child: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        if self.child is None or self.child.poll() is not None:
+            env = dict(os.environ, OMP_NUM_THREADS="1", MXNET_ENGINE_TYPE="NaiveEngine")
+            self.child = subprocess.Popen(
+                [self.python, "-I", "-c", CHILD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                env=env,
+                cwd="/",
+            )
+        return self.child
+
+    def ask(
+        self, symbol: str, shapes: dict[str, Any], dtypes: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        child = self._start()
+        request = {"symbol": symbol, "shapes": shapes, "dtypes": dtypes or {}}
+        child.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
+        child.stdin.flush()  # type: ignore[union-attr]
+        ready, _, _ = select.select([child.stdout], [], [], self.timeout)
+        line = child.stdout.readline() if ready else ""  # type: ignore[union-attr]
+        if not line:
+            self.close()
+            return {"crash": True}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.child is not None:
+            self.child.kill()
+            self.child.wait()
+            self.child = None
