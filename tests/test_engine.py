@@ -34,24 +34,34 @@ def test_a_crashing_rule_is_one_finding_and_the_others_run(tmp_path, mlp_model):
     assert "ZZZ001 (always-raises)" in crash.message and "KeyError" in crash.message
 
 
-def test_mxnet_rules_skipped_loudly_when_mxnet_cannot_be_imported(tmp_path, mlp_model):
-    """A broken mxnet (here: one that fails to import, like mxnet with numpy >= 1.24) must
-    not look like a pass."""
-    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+def check_with_broken_mxnet(tmp_path, path, *options):
+    """`mar-lint check` where mxnet fails to import (like mxnet with numpy >= 1.24)."""
     shadow = tmp_path / "shadow" / "mxnet"
-    shadow.mkdir(parents=True)
+    shadow.mkdir(parents=True, exist_ok=True)
     (shadow / "__init__.py").write_text(
         "raise ImportError(\"module 'numpy' has no attribute 'bool'\")\n"
     )
     env = dict(os.environ, PYTHONPATH=str(shadow.parent))
     run = subprocess.run(
-        [sys.executable, "-m", "mar_lint", "check", "--format", "json", str(path)],
+        [sys.executable, "-m", "mar_lint", "check", "--format", "json", *options, str(path)],
         capture_output=True,
         text=True,
         env=env,
     )
     assert run.returncode == 0, run.stderr
-    [finding] = json.loads(run.stdout)["archives"][0]["findings"]
+    return json.loads(run.stdout)["archives"][0]["findings"]
+
+
+def test_graph_rules_run_without_mxnet_by_default(tmp_path, mlp_model):
+    """The native engine infers the shapes: a broken mxnet changes nothing."""
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    assert check_with_broken_mxnet(tmp_path, path) == []
+
+
+def test_mxnet_rules_skipped_loudly_when_mxnet_cannot_be_imported(tmp_path, mlp_model):
+    """`--engine mxnet` with a broken mxnet must not look like a pass."""
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    [finding] = check_with_broken_mxnet(tmp_path, path, "--engine", "mxnet")
     assert (finding["code"], finding["severity"]) == ("MAR902", "info")
     assert "MAR204, MAR205, MAR301, MAR302" in finding["message"]
     assert "mar-lint[mxnet]" in finding["hint"]

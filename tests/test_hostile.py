@@ -447,7 +447,7 @@ def test_a_hung_sandbox_is_a_finding_and_the_run_goes_on(tmp_path, mlp_model):
     )
     second = second.write(tmp_path / "b.model")
     # A deadline no MXNet import can meet stands in for a graph that hangs MXNet.
-    settings = Settings(limits=Limits(mxnet_timeout=0.01))
+    settings = Settings(limits=Limits(mxnet_timeout=0.01), engine="mxnet")
     with Checker(load_registry(), settings) as checker:
         reports = [checker.check(first), checker.check(second)]
     for report in reports:
