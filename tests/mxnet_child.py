@@ -43,7 +43,9 @@ def answer(request):
     except Exception as exc:
         out["infer_error"] = str(exc).split("Stack trace")[0][-400:]
         return out
-    types = {k: v for k, v in request.get("dtypes", {}).items() if k in args}
+    if request.get("dtypes") is None:
+        return out
+    types = {k: v for k, v in request["dtypes"].items() if k in args}
     try:
         a, o, x = sym.infer_type_partial(**types)
         out.update(arg_dtypes=[dtype(t) for t in a], output_dtypes=[dtype(t) for t in o], aux_dtypes=[dtype(t) for t in x])
@@ -83,7 +85,7 @@ class MXNetOracle:
         self, symbol: str, shapes: dict[str, Any], dtypes: dict[str, str] | None = None
     ) -> dict[str, Any]:
         child = self._start()
-        request = {"symbol": symbol, "shapes": shapes, "dtypes": dtypes or {}}
+        request = {"symbol": symbol, "shapes": shapes, "dtypes": dtypes}
         child.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
         child.stdin.flush()  # type: ignore[union-attr]
         ready, _, _ = select.select([child.stdout], [], [], self.timeout)
@@ -98,3 +100,48 @@ class MXNetOracle:
             self.child.kill()
             self.child.wait()
             self.child = None
+
+
+def engine_answer(
+    symbol: str, shapes: dict[str, Any], dtypes: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The native engine's answer in the oracle's format, so the two compare with `==`."""
+    from mar_lint.shapes.infer import infer
+
+    result = infer(json.loads(symbol), {k: tuple(v) for k, v in shapes.items()}, dtypes or {})
+    if result.unmodelled:
+        return {"unmodelled": list(result.unmodelled)}
+    if result.load_error:
+        return {"load_error": result.load_error}
+    out: dict[str, Any] = {
+        "arguments": list(result.arguments),
+        "auxiliary_states": list(result.auxiliary_states),
+        "outputs": list(result.outputs),
+    }
+    if result.infer_error:
+        out["infer_error"] = result.infer_error
+        return out
+    out.update(
+        arg_shapes=[list(result.arg_shapes[a]) for a in result.arguments],
+        output_shapes=[list(s) for s in result.output_shapes],
+        aux_shapes=[list(result.aux_shapes[a]) for a in result.auxiliary_states],
+    )
+    if dtypes is not None:
+        out.update(
+            arg_dtypes=[result.arg_dtypes[a] for a in result.arguments],
+            output_dtypes=list(result.output_dtypes),
+            aux_dtypes=[result.aux_dtypes[a] for a in result.auxiliary_states],
+        )
+    return out
+
+
+def comparable(answer: dict[str, Any]) -> dict[str, Any]:
+    """What must agree: errors count as agreeing whatever their wording (an error from both)."""
+    if "load_error" in answer:
+        return {"error": True}
+    kept = {k: v for k, v in answer.items() if k not in ("infer_error", "type_error")}
+    if "infer_error" in answer:
+        kept = {"error": True}
+    if "type_error" in answer:
+        kept = {k: v for k, v in kept.items() if not k.endswith("_dtypes")}
+    return kept

@@ -301,8 +301,8 @@ def infer_graph(
                 shapes[first[i]] = _parse_shape_attr(attrs["__shape__"])
             if "__dtype__" in attrs and dtypes[first[i]] == UNKNOWN_DTYPE:
                 dtypes[first[i]] = int(attrs["__dtype__"])
-        _fixed_point(graph, first, shapes, _shape_step, _unknown_dims)
-        _fixed_point(graph, first, dtypes, _type_step, lambda t: t == UNKNOWN_DTYPE)
+        _fixed_point(graph, first, shapes, _shape_step, _unknown_dims, True)
+        _fixed_point(graph, first, dtypes, _type_step, lambda t: t == UNKNOWN_DTYPE, False)
     except (ShapeError, GraphError) as exc:
         result.infer_error = str(exc)
         return result
@@ -347,7 +347,9 @@ def _type_step(node: Node, ins: list, outs: list) -> None:
     node.op.dtype(node.params, ins, outs)  # type: ignore[union-attr]
 
 
-def _fixed_point(graph: Graph, first: list[int], values: list, step: Any, unknown: Any) -> None:
+def _fixed_point(
+    graph: Graph, first: list[int], values: list, step: Any, unknown: Any, check_dims: bool
+) -> None:
     """InferShapeAttr's loop over `values` (one per node output)."""
     nodes = graph.nodes
     finished = [False] * len(nodes)
@@ -368,6 +370,13 @@ def _fixed_point(graph: Graph, first: list[int], values: list, step: Any, unknow
             step(node, ins, outs)
         except ShapeError as exc:
             raise ShapeError(f"Error in operator {node.name}: {exc}") from None
+        for value in outs if check_dims else ():
+            if value is not None and any(d < -1 for d in value):
+                # Building a TShape with such a dimension fails MXNet's own check.
+                raise ShapeError(
+                    f"Error in operator {node.name}: shape dim size must be >= -1, while "
+                    f"received {min(value)}"
+                )
         finished[index] = not any(unknown(v) for v in ins) and not any(unknown(v) for v in outs)
         for (s, k), value in zip(node.inputs, ins):
             values[first[s] + k] = value

@@ -280,12 +280,12 @@ def pooling(p: PoolParams, ins: Shapes, outs: Shapes) -> bool:
     if p.convention == "same":
         check(
             len(data) == 3,
-            "Pooling: Input data should be 3D in (batch, channel, x). Currently 'same' supports Max Pooling 1-D",
+            "Pooling: Input data should be 3D in (batch, channel, x). "
+            "Currently 'same' supports Max Pooling 1-D",
         )
-        check(
-            all(x == 0 for x in p.pad[:3]),
-            "Same pooling convention disables the use of pad parameter.",
-        )
+        # MXNet reads pad[0..2] whatever the kernel's rank: a shorter pad fails the index check.
+        check(len(p.pad) >= 3, f"index = {len(p.pad)} must be in range [0, {len(p.pad)})")
+        check(not any(p.pad[:3]), "Same pooling convention disables the use of pad parameter.")
     check(3 <= len(data) <= 5, "Pooling: Input data should be 3D, 4D or 5D")
     layout = p.layout or {3: "NCW", 4: "NCHW", 5: "NCDHW"}[len(data)]
     if p.global_pool:
@@ -408,7 +408,6 @@ def instance_norm(p: NormParams, ins: Shapes, outs: Shapes) -> bool:
     data = ins[0]
     if data is None:
         return False
-    check(len(data) >= 3, "InstanceNorm only accepts input tensors of rank >= 3")
     ins[1] = (data[1],)
     ins[2] = (data[1],)
     outs[:] = [data, (data[0], data[1]), (data[0], data[1])]
@@ -769,7 +768,7 @@ def _parse_upsampling(a: Mapping[str, str]) -> UpParams:
     return UpParams(
         parse_int(a, "scale"),
         parse_enum(a, "sample_type", ("bilinear", "nearest"), None) or _required("sample_type"),
-        parse_int(a, "num_args", 1),
+        parse_int(a, "num_args"),
         parse_enum(a, "multi_input_mode", ("concat", "sum"), "concat"),  # type: ignore[arg-type]
     )
 

@@ -419,7 +419,7 @@ def infer_reshape(param: tuple[int, ...], dshape: tuple[int, ...], reverse: bool
             src += 1
         elif value == -1:
             check(inferred < 0, "One and only one dim can be inferred")
-            inferred = len(out)
+            inferred = i  # MXNet keeps the position in the spec, not in the output
             out.append(1)
             src += 1
         elif value == -2:
@@ -452,9 +452,11 @@ def infer_reshape(param: tuple[int, ...], dshape: tuple[int, ...], reverse: bool
         i += 1
     if inferred >= 0:
         if known(dshape):
+            check(inferred < len(out), "Reshape: -1 refers past the output's dimensions")
             new_size = size(tuple(out))
             out[inferred] = cdiv(size(dshape), new_size)
         else:
+            check(inferred < len(out), "Reshape: -1 refers past the output's dimensions")
             out[inferred] = -1
     if reverse:
         out.reverse()
