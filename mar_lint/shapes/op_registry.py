@@ -118,7 +118,7 @@ def all_op_names() -> list[str]:
     return sorted([*data["ops"], *data["aliases"]])
 
 
-@lru_cache(maxsize=None)
+@lru_cache(maxsize=4096)  # bounded: op names come from hostile graphs
 def op_spec(op: str) -> OpSpec | None:
     name = canonical_name(op)
     if name is None:
@@ -501,7 +501,9 @@ def check_node(
             if legacy and _legacy_hidden(key) and _legacy_kept(spec, key, variable_inputs):
                 continue
             known = ", ".join(sorted(spec.params)) or "none"
-            problems.append((key, f"{spec.name} has no parameter {key!r} (its parameters: {known})"))
+            problems.append(
+                (key, f"{spec.name} has no parameter {key!r} (its parameters: {known})")
+            )
             continue
         try:
             parse_value(param, value)
