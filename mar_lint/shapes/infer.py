@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from mar_lint.shapes import ops_nn, ops_tensor  # noqa: F401 - they fill the op table
+from mar_lint.graph import merged_attrs
+from mar_lint.shapes import op_registry, ops_nn, ops_tensor  # noqa: F401 - they fill the op table
 from mar_lint.shapes.attrs import AttrError, parse_tuple_text
 from mar_lint.shapes.core import (
     ALIASES,
@@ -91,14 +93,10 @@ def _version(doc: Mapping[str, Any]) -> int:
     return 800  # MXNet assumes 0.8.0 without a version
 
 
-def _node_attrs(raw: Mapping[str, Any]) -> dict[str, str]:
-    """One dict of a node's attributes from every era's keys (`param`, `attr`, `attrs`)."""
-    merged: dict[str, str] = {}
-    for key in ("param", "attr", "attrs"):
-        value = raw.get(key)
-        if isinstance(value, dict):
-            merged.update({str(k): str(v) for k, v in value.items()})
-    return merged
+def _node_attrs(raw: dict[str, Any]) -> dict[str, str]:
+    """One dict of a node's attributes from every era's keys, as MXNet's loader merges them:
+    `attr` and `attrs` fill one map (the later one wins), `param` only adds missing keys."""
+    return {str(k): str(v) for k, v in merged_attrs(raw).items()}
 
 
 def _op_params(attrs: Mapping[str, str]) -> dict[str, str]:
@@ -111,6 +109,16 @@ def _op_params(attrs: Mapping[str, str]) -> dict[str, str]:
         and k not in _LEGACY_HIDDEN
         and not k.endswith(("_lr_mult", "_wd_mult"))
     }
+
+
+def _parsed(op: str, attrs: dict[str, str]) -> Any:
+    """The operator's parsed parameters; nodes with equal attributes share one parse."""
+    return _parse_cached(op, tuple(sorted(attrs.items())))
+
+
+@lru_cache(maxsize=4096)  # bounded: attributes come from hostile graphs
+def _parse_cached(op: str, items: tuple[tuple[str, str], ...]) -> Any:
+    return OPS[op].parse(dict(items))
 
 
 def read_graph(doc: Any) -> Graph:
@@ -139,10 +147,15 @@ def read_graph(doc: Any) -> Graph:
         op = OPS.get(canonical_op(op_name))
         node = Node(name, op, op_name, attrs, None, inputs)
         if op is None:
+            if not op_registry.is_known(op_name):
+                raise GraphError(
+                    f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not "
+                    "registered"
+                )
             unmodelled.append(op_name)
         else:
             try:
-                node.params = op.parse(_op_params(attrs))
+                node.params = _parsed(op.name, _op_params(attrs))
             except AttrError as exc:
                 raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
         nodes.append(node)
@@ -226,6 +239,7 @@ def _check_acyclic(graph: Graph) -> None:
                 raise GraphError("the graph has a cycle")
 
 
+@lru_cache(maxsize=4096)
 def _parse_shape_attr(text: str) -> Shape:
     try:
         dims = parse_tuple_text(text, "__shape__")
@@ -353,42 +367,53 @@ def _fixed_point(
     """InferShapeAttr's loop over `values` (one per node output)."""
     nodes = graph.nodes
     finished = [False] * len(nodes)
-    # Variables take no step: they are finished once their value is known.
-    counts = [graph.num_outputs(n) for n in nodes]
+    # Per node: the value slots of its inputs and its outputs, worked out once.
+    in_slots = [[first[s] + k for s, k in node.inputs] for node in nodes]
+    out_slots = [(first[i], first[i] + graph.num_outputs(n)) for i, n in enumerate(nodes)]
 
     def visit(index: int) -> None:
-        if finished[index]:
-            return
         node = nodes[index]
-        start = first[index]
+        start, end = out_slots[index]
         if node.op is None:
             finished[index] = not unknown(values[start])
             return
-        ins = [values[first[s] + k] for s, k in node.inputs]
-        outs = values[start : start + counts[index]]
+        slots = in_slots[index]
+        ins = [values[i] for i in slots]
+        outs = values[start:end]
         try:
             step(node, ins, outs)
         except ShapeError as exc:
             raise ShapeError(f"Error in operator {node.name}: {exc}") from None
-        for value in outs if check_dims else ():
-            if value is not None and any(d < -1 for d in value):
-                # Building a TShape with such a dimension fails MXNet's own check.
-                raise ShapeError(
-                    f"Error in operator {node.name}: shape dim size must be >= -1, while "
-                    f"received {min(value)}"
-                )
-        finished[index] = not any(unknown(v) for v in ins) and not any(unknown(v) for v in outs)
-        for (s, k), value in zip(node.inputs, ins):
-            values[first[s] + k] = value
-        values[start : start + counts[index]] = outs
+        if check_dims:
+            for value in outs:
+                if value is not None and min(value, default=0) < -1:
+                    # Building a TShape with such a dimension fails MXNet's own check.
+                    raise ShapeError(
+                        f"Error in operator {node.name}: shape dim size must be >= -1, while "
+                        f"received {min(value)}"
+                    )
+        done = True
+        for i, value in zip(slots, ins):
+            values[i] = value
+            if done and unknown(value):
+                done = False
+        values[start:end] = outs
+        if done:
+            for value in outs:
+                if unknown(value):
+                    done = False
+                    break
+        finished[index] = done
 
     num_unknown = None
     last_iter = False
     iteration = 0
+    forward = range(len(nodes))
+    backward = range(len(nodes) - 1, -1, -1)
     while True:
-        order = range(len(nodes)) if iteration % 2 == 0 else range(len(nodes) - 1, -1, -1)
-        for index in order:
-            visit(index)
+        for index in forward if iteration % 2 == 0 else backward:
+            if not finished[index]:
+                visit(index)
         last_num_unknown = num_unknown
         num_unknown = sum(unknown(v) for v in values)
         proceed = num_unknown > 0 and (last_num_unknown is None or last_num_unknown > num_unknown)
