@@ -28,7 +28,22 @@ def shape(s):
 def dtype(t):
     return None if t is None else np.dtype(t).name
 
+def export(request):
+    # A gluon vision zoo network exported as users export it (random weights).
+    from mxnet.gluon.model_zoo import vision
+    mx.random.seed(7)
+    net = vision.get_model(request["export"], pretrained=False)
+    net.initialize(mx.init.Xavier())
+    net.hybridize()
+    net(mx.nd.random.uniform(shape=tuple(request["shape"])))
+    prefix = request["dir"] + "/" + request["export"].replace(".", "_")
+    net.export(prefix, epoch=0)
+    with open(prefix + "-symbol.json") as f:
+        return {"symbol": f.read()}
+
 def answer(request):
+    if "export" in request:
+        return export(request)
     out = {}
     try:
         sym = mx.sym.load_json(request["symbol"])
@@ -81,19 +96,30 @@ class MXNetOracle:
             )
         return self.child
 
-    def ask(
-        self, symbol: str, shapes: dict[str, Any], dtypes: dict[str, str] | None = None
-    ) -> dict[str, Any]:
+    def _request(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Send one request; the answer, or None when the child died or overran its time."""
         child = self._start()
-        request = {"symbol": symbol, "shapes": shapes, "dtypes": dtypes}
         child.stdin.write(json.dumps(request) + "\n")  # type: ignore[union-attr]
         child.stdin.flush()  # type: ignore[union-attr]
         ready, _, _ = select.select([child.stdout], [], [], self.timeout)
         line = child.stdout.readline() if ready else ""  # type: ignore[union-attr]
         if not line:
             self.close()
-            return {"crash": True}
+            return None
         return json.loads(line)
+
+    def ask(
+        self, symbol: str, shapes: dict[str, Any], dtypes: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        answer = self._request({"symbol": symbol, "shapes": shapes, "dtypes": dtypes})
+        return {"crash": True} if answer is None else answer
+
+    def export_zoo(self, name: str, shape: list[int], directory: str) -> str:
+        """Export `mxnet.gluon.model_zoo.vision.get_model(name)` into `directory`; its graph."""
+        answer = self._request({"export": name, "shape": shape, "dir": directory})
+        if answer is None:
+            raise RuntimeError(f"MXNet gave no answer exporting {name}")
+        return answer["symbol"]
 
     def close(self) -> None:
         if self.child is not None:
