@@ -127,18 +127,22 @@ def fixture_graphs() -> Iterator[tuple[str, str, dict[str, list[int]]]]:
         yield f"graphs/{path.name}", path.read_text(), {}
 
 
-def check_findings(
-    archive: Path, engine: str, python: str = sys.executable
-) -> list[dict[str, Any]]:
-    """`mar-lint check --format json --engine ENGINE` on the archive: the findings."""
+def check_findings(archives: list[Path], engine: str) -> dict[str, list[dict[str, Any]]]:
+    """`mar-lint check --format json --engine ENGINE` on the archives (one run): the findings
+    of each, by file name."""
     run = subprocess.run(
-        [python, "-m", "mar_lint", "check", "--format", "json", "--engine", engine, str(archive)],
+        [sys.executable, "-m", "mar_lint", "check", "--format", "json", "--engine", engine]
+        + [str(a) for a in archives],
         capture_output=True,
         text=True,
         check=False,
     )
-    findings = json.loads(run.stdout)["archives"][0]["findings"]
-    return [{k: f[k] for k in ("code", "severity", "message")} for f in findings]
+    return {
+        Path(report["path"]).name: [
+            {k: f[k] for k in ("code", "severity", "message")} for f in report["findings"]
+        ]
+        for report in json.loads(run.stdout)["archives"]
+    }
 
 
 def main() -> None:

@@ -67,13 +67,21 @@ def merge(a: Shape, b: Shape) -> Shape:
     return tuple(out)
 
 
+def show_inferred(shape: Shape) -> str:
+    """How MXNet prints the shape its operator inferred (an mshadow Shape, Python style)."""
+    if shape is None:
+        return "None"
+    return "(" + ",".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
 def assign(shapes: Shapes, index: int, shape: Shape) -> None:
     """SHAPE_ASSIGN_CHECK."""
     try:
         shapes[index] = merge(shapes[index], shape)
     except ValueError:
         raise ShapeError(
-            f"Shape inconsistent, Provided = {show(shapes[index])}, inferred shape={show(shape)}"
+            f"Shape inconsistent, Provided = {show(shapes[index])}, "
+            f"inferred shape={show_inferred(shape)}"
         ) from None
 
 
