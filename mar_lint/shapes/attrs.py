@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 MISSING = object()
 
@@ -17,18 +18,19 @@ class AttrError(ValueError):
     """An attribute value MXNet's parameter parser refuses."""
 
 
-def _int(text: str, key: str) -> int:
+def _number(text: str, key: str, kind: type) -> Any:
+    """`kind(text)` as dmlc reads it (an int may carry a Python 2 "L" suffix), or AttrError."""
+    value = text.strip()
     try:
-        return int(text.strip())
+        return kind(value.rstrip("Ll") if kind is int else value)
     except ValueError:
-        # dmlc reads ints with strtol-like parsing that stops at "L" suffixes of py2 reprs.
-        stripped = text.strip().rstrip("Ll")
-        try:
-            return int(stripped)
-        except ValueError:
-            raise AttrError(
-                f"Invalid Parameter format for {key} expect int but value='{text}'"
-            ) from None
+        raise AttrError(
+            f"Invalid Parameter format for {key} expect {kind.__name__} but value='{text}'"
+        ) from None
+
+
+def _int(text: str, key: str) -> int:
+    return _number(text, key, int)
 
 
 def parse_int(attrs: Mapping[str, str], key: str, default: object = MISSING) -> int:
@@ -49,14 +51,7 @@ def parse_optional_int(attrs: Mapping[str, str], key: str) -> int | None:
 
 def parse_float(attrs: Mapping[str, str], key: str, default: float = 0.0) -> float:
     text = attrs.get(key)
-    if text is None:
-        return default
-    try:
-        return float(text.strip())
-    except ValueError:
-        raise AttrError(
-            f"Invalid Parameter format for {key} expect float but value='{text}'"
-        ) from None
+    return default if text is None else _number(text, key, float)
 
 
 def parse_bool(attrs: Mapping[str, str], key: str, default: bool = False) -> bool:

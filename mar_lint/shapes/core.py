@@ -90,6 +90,12 @@ def check(condition: bool, message: str) -> None:
         raise ShapeError(message)
 
 
+def one_input(ins: Shapes, message: str = "Input: [data]") -> Shape:
+    """The only input's shape, once MXNet's CHECK_EQ(in_shape->size(), 1U) holds."""
+    check(len(ins) == 1, message)
+    return ins[0]
+
+
 def cdiv(a: int, b: int) -> int:
     """C++ integer division (truncates toward zero)."""
     if b == 0:

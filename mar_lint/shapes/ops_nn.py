@@ -30,6 +30,7 @@ from mar_lint.shapes.core import (
     check,
     elemwise_shape,
     known,
+    one_input,
     register,
     show,
     size,
@@ -271,8 +272,7 @@ def _pool_out(p: PoolParams, x: int, i: int) -> int:
 
 @register("Pooling", parse=_parse_pool, aliases=("Pooling_v1",))
 def pooling(p: PoolParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input:[data]")
-    data = ins[0]
+    data = one_input(ins, "Input:[data]")
     if data is None:
         return False
     if p.pool_type == "lp":
@@ -449,8 +449,7 @@ class L2Params(NamedTuple):
     visible=lambda p: 1,
 )
 def l2_normalization(p: L2Params, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "L2Normalization layer only accepts data as input")
-    data = ins[0]
+    data = one_input(ins, "L2Normalization layer only accepts data as input")
     if data is None:
         return False
     if p.mode == "instance":
@@ -472,8 +471,7 @@ def l2_normalization(p: L2Params, ins: Shapes, outs: Shapes) -> bool:
     visible=lambda p: 1,
 )
 def lrn(p: int, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input:[data]")
-    data = ins[0]
+    data = one_input(ins, "Input:[data]")
     if data is None:
         return False
     outs[:] = [data, data]
@@ -538,8 +536,7 @@ class DropoutParams(NamedTuple):
     visible=lambda p: 1,
 )
 def dropout(p: DropoutParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input:[data]")
-    data = ins[0]
+    data = one_input(ins, "Input:[data]")
     if data is None:
         return False
     mask = data
@@ -884,8 +881,7 @@ class PadParams(NamedTuple):
     aliases=("pad",),
 )
 def pad(p: PadParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Can only be one input to symbol.")
-    data = ins[0]
+    data = one_input(ins, "Can only be one input to symbol.")
     if data is None:
         return False
     rank = len(data)
@@ -928,8 +924,7 @@ def _float_tuple(a: Mapping[str, str], key: str, default: tuple[float, ...]) -> 
     aliases=("MultiBoxPrior",),
 )
 def multibox_prior(p: PriorParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Inputs: [data]")
-    data = ins[0]
+    data = one_input(ins, "Inputs: [data]")
     if data is None:
         return False
     check(len(data) == 4, "Input data should be 4D: batch-channel-y-x")

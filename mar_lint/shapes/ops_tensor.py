@@ -29,6 +29,7 @@ from mar_lint.shapes.core import (
     elemwise_shape,
     elemwise_type,
     known,
+    one_input,
     register,
     show,
     size,
@@ -300,8 +301,7 @@ def _parse_reduce(a: Mapping[str, str]) -> ReduceParams:
 
 
 def _reduce(p: ReduceParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "reduction takes one input")
-    data = ins[0]
+    data = one_input(ins, "reduction takes one input")
     if data is None:
         return False
     assign(outs, 0, reduce_shape(data, p))
@@ -332,8 +332,7 @@ class ArgParams(NamedTuple):
     aliases=("argmin",),
 )
 def argmax(p: ArgParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "takes one input")
-    data = ins[0]
+    data = one_input(ins, "takes one input")
     if data is None:
         return False
     if p.axis is None:
@@ -492,8 +491,7 @@ def _parse_reshape(a: Mapping[str, str]) -> ReshapeParams:
 
 @register("Reshape", parse=_parse_reshape, aliases=("reshape",))
 def reshape(p: ReshapeParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     if p.shape:
@@ -519,8 +517,7 @@ def reshape(p: ReshapeParams, ins: Shapes, outs: Shapes) -> bool:
 
 @register("Flatten", aliases=("flatten",))
 def flatten(p: Any, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     rest = data[1:]
@@ -552,8 +549,7 @@ def transpose(p: tuple[int, ...], ins: Shapes, outs: Shapes) -> bool:
 
 @register("expand_dims", parse=lambda a: parse_int(a, "axis"))
 def expand_dims(p: int, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     ndim = len(data)
@@ -565,8 +561,7 @@ def expand_dims(p: int, ins: Shapes, outs: Shapes) -> bool:
 
 @register("squeeze", parse=lambda a: parse_axis_or_tuple(a, "axis"))
 def squeeze(p: tuple[int, ...] | None, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     ndim = len(data)
@@ -592,8 +587,7 @@ def squeeze(p: tuple[int, ...] | None, ins: Shapes, outs: Shapes) -> bool:
     aliases=("swapaxes",),
 )
 def swap_axis(p: tuple[int, int], ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     ndim = len(data)
@@ -659,8 +653,7 @@ def _slice_dim(length: int, begin: int | None, end: int | None, step: int) -> in
     aliases=("crop", "_slice"),
 )
 def slice_op(p: SliceParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     check(len(p.begin) == len(p.end), "begin and end must have the same length")
@@ -693,8 +686,7 @@ class SliceAxisParams(NamedTuple):
     ),
 )
 def slice_axis(p: SliceAxisParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     axis = _axis(p.axis, len(data))
@@ -721,8 +713,7 @@ def _required_end() -> int:
 
 @register("tile", parse=lambda a: parse_tuple(a, "reps", None) or ())
 def tile(p: tuple[int, ...], ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     if not p:
@@ -748,8 +739,7 @@ def tile(p: tuple[int, ...], ins: Shapes, outs: Shapes) -> bool:
 
 @register("repeat", parse=lambda a: (parse_int(a, "repeats"), parse_optional_int(a, "axis")))
 def repeat(p: tuple[int, int | None], ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     repeats, axis = p
@@ -877,8 +867,7 @@ class SplitParams(NamedTuple):
     aliases=("split",),
 )
 def slice_channel(p: SplitParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 1, "Input: [data]")
-    data = ins[0]
+    data = one_input(ins, "Input: [data]")
     if data is None:
         return False
     ndim = len(data)
