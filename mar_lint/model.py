@@ -218,11 +218,13 @@ class ModelView(ArchiveView):
                     output_shapes=inference.output_shapes,
                     engine="native",
                 )
+            needs = f"the graph uses {', '.join(inference.unmodelled)}, which only MXNet can infer"
             if importlib.util.find_spec("mxnet") is None:
-                raise GraphNotModelled(
-                    f"the graph uses {', '.join(inference.unmodelled)}, which only MXNet can "
-                    "infer, and mxnet cannot be imported"
-                )
+                raise GraphNotModelled(f"{needs}, and mxnet cannot be imported")
+            try:
+                return self._graph_from_mxnet(member)
+            except MXNetUnavailable as exc:
+                raise GraphNotModelled(f"{needs}, and {exc}") from None
         return self._graph_from_mxnet(member)
 
     def _graph_from_mxnet(self, member: Member) -> GraphAnalysis:
