@@ -21,6 +21,7 @@ class Case:
     op: str
     symbol: str  # graph JSON text
     shapes: dict[str, list[int]]  # data inputs' shapes, by variable name
+    dtypes: dict[str, str] | None = None  # data inputs' dtypes, when dtypes are compared too
 
     @property
     def key(self) -> str:
@@ -531,6 +532,137 @@ def _multibox_prior(r: random.Random) -> Case:
         graph("_contrib_MultiBoxPrior", attrs, ["data"]),
         {"data": [1, 2, r.randint(1, 6), r.randint(1, 6)]},
     )
+
+
+FLOATS = ("float16", "float32", "float64")
+
+
+@maker("Embedding-dtype")
+def _embedding_dtype(r: random.Random) -> Case:
+    attrs = {"input_dim": 10, "output_dim": 4, "dtype": r.choice(FLOATS)}
+    return Case(
+        "Embedding",
+        graph("Embedding", attrs, ["data", "weight"]),
+        {"data": dims(r, 2)},
+        {"data": r.choice(("float32", "int32", "float16"))},
+    )
+
+
+@maker("Cast-dtype")
+def _cast_dtype(r: random.Random) -> Case:
+    attrs = {"dtype": r.choice(FLOATS + ("int32", "uint8", "int64"))}
+    return Case(
+        "Cast", graph("Cast", attrs, ["data"]), {"data": dims(r, 2)}, {"data": r.choice(FLOATS)}
+    )
+
+
+@maker("layers-dtype")
+def _layers_dtype(r: random.Random) -> Case:
+    """Weights take the data's dtype, BatchNorm's parameters float32 under float16 data."""
+    case = r.choice((_convolution, _fully_connected, _batch_norm, _deconvolution, _rnn))(r)
+    return Case(case.op, case.symbol, case.shapes, {"data": r.choice(FLOATS)})
+
+
+@maker("argmax")
+def _argmax(r: random.Random) -> Case:
+    op = r.choice(("argmax", "argmin"))
+    ndim = r.randint(1, 4)
+    attrs: dict[str, Any] = {}
+    if r.random() < 0.8:
+        attrs["axis"] = r.randint(-ndim, ndim - 1)
+    if r.random() < 0.4:
+        attrs["keepdims"] = "True"
+    return Case(op, graph(op, attrs, ["data"]), {"data": dims(r, ndim)})
+
+
+@maker("dot")
+def _dot(r: random.Random) -> Case:
+    op = r.choice(("dot", "batch_dot"))
+    attrs = {"transpose_a": r.choice(("True", "False")), "transpose_b": r.choice(("True", "False"))}
+    m, k, n = dims(r, 3, 1, 5)
+    batch = [r.randint(1, 3)] if op == "batch_dot" else []
+    lhs = batch + ([k, m] if attrs["transpose_a"] == "True" else [m, k])
+    rhs = batch + ([n, k] if attrs["transpose_b"] == "True" else [k, n])
+    if r.random() < 0.2:
+        rhs[-1] += 1
+    return Case(op, graph(op, attrs, ["lhs", "rhs"]), {"lhs": lhs, "rhs": rhs})
+
+
+@maker("stack")
+def _stack(r: random.Random) -> Case:
+    n = r.randint(1, 3)
+    ndim = r.randint(1, 3)
+    shape = dims(r, ndim)
+    attrs = {"num_args": n, "axis": r.randint(-ndim - 1, ndim)}
+    shapes = {f"arg{i}": shape for i in range(n) if i == 0 or r.random() < 0.7}
+    return Case("stack", graph("stack", attrs, [f"arg{i}" for i in range(n)]), shapes)
+
+
+@maker("repeat")
+def _repeat(r: random.Random) -> Case:
+    ndim = r.randint(1, 3)
+    attrs: dict[str, Any] = {"repeats": r.randint(1, 3)}
+    if r.random() < 0.7:
+        attrs["axis"] = r.randint(-ndim, ndim - 1)
+    return Case("repeat", graph("repeat", attrs, ["data"]), {"data": dims(r, ndim)})
+
+
+@maker("where")
+def _where(r: random.Random) -> Case:
+    shape = dims(r, r.randint(1, 3))
+    cond = shape if r.random() < 0.6 else [shape[0]]
+    return Case(
+        "where",
+        graph("where", {}, ["condition", "x", "y"]),
+        {"condition": cond, "x": shape, "y": shape},
+    )
+
+
+@maker("LayerNorm")
+def _layer_norm(r: random.Random) -> Case:
+    ndim = r.randint(1, 4)
+    attrs = {"axis": r.randint(-ndim, ndim - 1)}
+    return Case(
+        "LayerNorm", graph("LayerNorm", attrs, ["data", "gamma", "beta"]), {"data": dims(r, ndim)}
+    )
+
+
+@maker("losses")
+def _losses(r: random.Random) -> Case:
+    op = r.choice(
+        ("LinearRegressionOutput", "LogisticRegressionOutput", "MAERegressionOutput", "SVMOutput")
+    )
+    shape = dims(r, r.randint(1, 3))
+    shapes = {"data": shape}
+    if r.random() < 0.4:
+        shapes["label"] = r.choice((shape, shape[:1], dims(r, 2)))
+    return Case(op, graph(op, {}, ["data", "label"]), shapes)
+
+
+@maker("MultiBoxTarget")
+def _multibox_target(r: random.Random) -> Case:
+    anchors = r.randint(1, 8)
+    classes = r.randint(2, 4)
+    shapes = {
+        "anchor": [1, anchors, 4],
+        "label": [r.randint(1, 2), r.randint(1, 3), r.choice((5, 6))],
+        "cls_pred": [1, classes, anchors if r.random() < 0.9 else anchors + 1],
+    }
+    op = "_contrib_MultiBoxTarget"
+    return Case(op, graph(op, {}, ["anchor", "label", "cls_pred"], 3), shapes)
+
+
+@maker("MultiBoxDetection")
+def _multibox_detection(r: random.Random) -> Case:
+    anchors = r.randint(1, 8)
+    batch = r.randint(1, 2)
+    shapes = {
+        "cls_prob": [batch, r.randint(2, 4), anchors],
+        "loc_pred": [batch, anchors * 4 if r.random() < 0.9 else anchors * 4 + 4],
+        "anchor": [1, anchors, 4],
+    }
+    op = "_contrib_MultiBoxDetection"
+    return Case(op, graph(op, {}, ["cls_prob", "loc_pred", "anchor"]), shapes)
 
 
 def cases(seed: int = 20261130, per_maker: int = 60) -> Iterator[Case]:

@@ -597,18 +597,20 @@ def softmax_activation(p: str, ins: Shapes, outs: Shapes) -> bool:
 
 
 def _regression_shape(p: Any, ins: Shapes, outs: Shapes) -> bool:
+    """RegressionOpShape: a (batch, 1) output takes a (batch,) label by default."""
     check(len(ins) == 2, "Input:[data, label]")
     data = ins[0]
-    if data is None:
+    if not known(data):
         return False
+    assert data is not None
     label = ins[1]
-    if label is None or (len(label) == 1 and len(data) == 2 and data[1] == 1):
-        # The label may be (batch,) for a (batch, 1) output.
-        if label is None:
-            ins[1] = data
-    else:
-        assign(ins, 1, data)
-    assign(outs, 0, data)
+    if label is None:
+        ins[1] = (data[0],) if len(data) == 2 and data[1] == 1 else data
+    elif label[0] != data[0] or not known(label) or size(label) != size(data):
+        raise ShapeError(
+            f"Shape inconsistent, Provided = {show(label)}, inferred shape={show(data)}"
+        )
+    outs[:] = [data]
     return True
 
 
@@ -622,7 +624,7 @@ def svm_output(p: Any, ins: Shapes, outs: Shapes) -> bool:
     data = ins[0]
     if data is None:
         return False
-    assign(ins, 1, (data[0],))
+    assign(ins, 1, data[:-1])  # the data without its last axis (a scalar for 1-D data)
     outs[:] = [data]
     return True
 

@@ -835,17 +835,17 @@ def stack(p: StackParams, ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == p.num_args, "the number of inputs must equal num_args")
     from mar_lint.shapes.core import merge
 
+    # StackOpShape merges what the inputs agree on (a disagreement is ignored here) and
+    # writes nothing back to them.
     common: Shape = None
     for shape in ins:
-        if shape is not None:
-            try:
-                common = merge(common, shape)
-            except ValueError:
-                raise ShapeError("stack: all inputs must have the same shape") from None
-    if common is None:
+        try:
+            common = merge(common, shape)
+        except ValueError:
+            pass
+    if not known(common):
         return False
-    for i in range(len(ins)):
-        ins[i] = common
+    assert common is not None
     ndim = len(common) + 1
     axis = _axis(p.axis, ndim)
     assign(outs, 0, (*common[:axis], p.num_args, *common[axis:]))
