@@ -116,7 +116,6 @@ def _expected_inputs(p: ConvParams, ins: Shapes) -> None:
     "Convolution",
     parse=lambda a: _parse_conv(a, False),
     inputs=_conv_inputs,
-    aliases=("Convolution_v1",),
 )
 def convolution(p: ConvParams, ins: Shapes, outs: Shapes) -> bool:
     _expected_inputs(p, ins)
@@ -270,7 +269,7 @@ def _pool_out(p: PoolParams, x: int, i: int) -> int:
     return math.ceil(padded / p.stride[i])
 
 
-@register("Pooling", parse=_parse_pool, aliases=("Pooling_v1",))
+@register("Pooling", parse=_parse_pool)
 def pooling(p: PoolParams, ins: Shapes, outs: Shapes) -> bool:
     data = one_input(ins, "Input:[data]")
     if data is None:
@@ -381,7 +380,6 @@ def _batch_norm_type(p: Any, ins: Dtypes, outs: Dtypes) -> None:
     outputs=("output", "mean", "var"),
     visible=lambda p: 1,
     dtype=_batch_norm_type,
-    aliases=("BatchNorm_v1", "CuDNNBatchNorm", "_contrib_SyncBatchNorm"),
 )
 def batch_norm(p: NormParams, ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == 5, "Input:[data, gamma, beta, MovingMean, MovingVar]")
@@ -657,7 +655,6 @@ def _embedding_type(p: EmbeddingParams, ins: Dtypes, outs: Dtypes) -> None:
     ),
     inputs=("data", "weight"),
     dtype=_embedding_type,
-    aliases=("_contrib_SparseEmbedding",),
 )
 def embedding(p: EmbeddingParams, ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == 2, "Input:[data, weight]")
@@ -923,7 +920,6 @@ def _float_tuple(a: Mapping[str, str], key: str, default: tuple[float, ...]) -> 
     parse=lambda a: PriorParams(
         _float_tuple(a, "sizes", (1.0,)), _float_tuple(a, "ratios", (1.0,))
     ),
-    aliases=("MultiBoxPrior",),
 )
 def multibox_prior(p: PriorParams, ins: Shapes, outs: Shapes) -> bool:
     data = one_input(ins, "Inputs: [data]")
@@ -940,7 +936,6 @@ def multibox_prior(p: PriorParams, ins: Shapes, outs: Shapes) -> bool:
     parse=lambda a: None,
     inputs=("anchor", "label", "cls_pred"),
     outputs=("loc_target", "loc_mask", "cls_target"),
-    aliases=("MultiBoxTarget",),
 )
 def multibox_target(p: Any, ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == 3, "Input: [anchor, label, clsPred]")
@@ -964,7 +959,6 @@ def multibox_target(p: Any, ins: Shapes, outs: Shapes) -> bool:
     "_contrib_MultiBoxDetection",
     parse=lambda a: None,
     inputs=("cls_prob", "loc_pred", "anchor"),
-    aliases=("MultiBoxDetection",),
 )
 def multibox_detection(p: Any, ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == 3, "Inputs: [cls_prob, loc_pred, anchor]")

@@ -256,7 +256,7 @@ def _init(p: InitParams, ins: Shapes, outs: Shapes) -> bool:
     return known(outs[0])
 
 
-for _name in ("_zeros", "_ones", "_full", "_empty"):
+for _name in ("_zeros", "_ones", "_full"):
     register(
         _name,
         parse=lambda a: InitParams(parse_tuple(a, "shape") or (), _dtype_param(a, "float32")),
@@ -650,7 +650,7 @@ def _slice_dim(length: int, begin: int | None, end: int | None, step: int) -> in
         _optional_ints(a, "end", True),
         _optional_ints(a, "step", False),
     ),
-    aliases=("crop", "_slice"),
+    aliases=("crop",),
 )
 def slice_op(p: SliceParams, ins: Shapes, outs: Shapes) -> bool:
     data = one_input(ins, "Input: [data]")
