@@ -95,3 +95,42 @@ def _reshape(shape, spec, reverse=False):
 )
 def test_reshape_special_values(shape, spec, reverse, expected):
     assert _reshape(shape, spec, reverse) == expected
+
+
+NASTY = [
+    "",
+    "None",
+    "()",
+    "(0,)",
+    "-1",
+    "(-5, 3)",
+    "1e400",
+    "nan",
+    "True",
+    "(1, 2, 3, 4, 5, 6)",
+    "99999999999999999999",
+    "0",
+    "[3,",
+    "abc",
+    "(3,3",
+    "1L",
+    " 7 ",
+]
+
+
+def test_hostile_attributes_and_shapes_never_raise():
+    """Whatever the attributes and input shapes, the engine answers: shapes or an error."""
+    import random
+
+    r = random.Random(11)
+    for label, symbol, shapes in GRAPHS[:8]:
+        for _ in range(60):
+            graph = json.loads(symbol)
+            ops = [n for n in graph["nodes"] if n["op"] != "null"]
+            node = r.choice(ops)
+            attrs = node.get("attrs") or node.get("attr") or node.get("param") or {}
+            if attrs:
+                attrs[r.choice(sorted(attrs))] = r.choice(NASTY)
+            wild = {k: [r.choice((0, 1, 3, 2**40)) for _ in range(r.randint(0, 5))] for k in shapes}
+            result = infer(graph, {k: tuple(v) for k, v in wild.items()})
+            assert result.load_error or result.infer_error or result.outputs, label

@@ -156,7 +156,7 @@ def read_graph(doc: Any) -> Graph:
         else:
             try:
                 node.params = _parsed(op.name, _op_params(attrs))
-            except AttrError as exc:
+            except (AttrError, ShapeError, ValueError, OverflowError) as exc:
                 raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
         nodes.append(node)
     for node in nodes:
@@ -200,7 +200,10 @@ def _add_missing_aux(nodes: list[Node]) -> None:
         node = nodes[index]
         if node.op is None:
             continue
-        names = node.op.inputs(node.params) + node.op.aux(node.params)
+        aux = node.op.aux(node.params)
+        if not aux:  # only auxiliary states were left out (and variadic ops have none)
+            continue
+        names = node.op.inputs(node.params) + aux
         for missing in names[len(node.inputs) :]:
             nodes.append(Node(f"{node.name}_{missing}", None, "null", {}))
             node.inputs.append((len(nodes) - 1, 0))
@@ -261,7 +264,7 @@ def infer(
         graph = read_graph(doc)
     except GraphError as exc:
         return Inference(load_error=str(exc))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, KeyError, IndexError, OverflowError) as exc:
         return Inference(load_error=f"not an MXNet graph: {exc}")
     if graph.unmodelled:
         return Inference(unmodelled=graph.unmodelled)
@@ -280,7 +283,7 @@ def infer_graph(
         total += graph.num_outputs(node)
     mutable: set[int] = set()
     for node in nodes:
-        if node.op is not None:
+        if node.op is not None and node.op.aux(node.params):
             n_args = len(node.op.inputs(node.params))
             for source, _ in node.inputs[n_args:]:
                 mutable.add(source)

@@ -852,6 +852,17 @@ def stack(p: StackParams, ins: Shapes, outs: Shapes) -> bool:
     return known(outs[0])
 
 
+# More outputs than any real graph has: refused before a name is made for each.
+MAX_OUTPUTS = 1 << 16
+
+
+def _parse_split(a: Mapping[str, str]) -> SplitParams:
+    outputs = parse_int(a, "num_outputs")
+    if not 0 < outputs <= MAX_OUTPUTS:
+        raise AttrError(f"num_outputs={outputs} is out of range (1 to {MAX_OUTPUTS})")
+    return SplitParams(outputs, parse_int(a, "axis", 1), parse_bool(a, "squeeze_axis"))
+
+
 class SplitParams(NamedTuple):
     num_outputs: int
     axis: int
@@ -860,9 +871,7 @@ class SplitParams(NamedTuple):
 
 @register(
     "SliceChannel",
-    parse=lambda a: SplitParams(
-        parse_int(a, "num_outputs"), parse_int(a, "axis", 1), parse_bool(a, "squeeze_axis")
-    ),
+    parse=_parse_split,
     outputs=lambda p: tuple(f"output{i}" for i in range(p.num_outputs)),
     aliases=("split",),
 )
