@@ -147,6 +147,8 @@ def read_graph(doc: Any) -> Graph:
         op = OPS.get(canonical_op(op_name))
         node = Node(name, op, op_name, attrs, None, inputs)
         if op is None:
+            from mar_lint.shapes import op_registry  # the registry loads only when needed
+
             if not op_registry.is_known(op_name):
                 raise GraphError(
                     f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not "
