@@ -163,3 +163,21 @@ def test_hostile_attributes_and_shapes_never_raise():
             wild = {k: [r.choice((0, 1, 3, 2**40)) for _ in range(r.randint(0, 5))] for k in shapes}
             result = infer(graph, {k: tuple(v) for k, v in wild.items()})
             assert result.load_error or result.infer_error or result.outputs, label
+
+
+@pytest.mark.parametrize(
+    ("attrs", "shape", "expected"),
+    [
+        # Answers of mxnet 1.9.1's infer_shape for the same graphs.
+        ({"target_shape": "(10, 10)", "kernel": "(4, 4)"}, (1, 2, 5, 5), (1, 3, 10, 10)),
+        ({"target_shape": "(12, 11)"}, (1, 2, 6, 6), (1, 3, 12, 11)),
+        ({"adj": "(1, 1)", "pad": "(1, 1)"}, (1, 2, 6, 6), (1, 3, 12, 12)),
+        ({"target_shape": "(30, 30)"}, (1, 2, 6, 6), None),  # "too big target shape"
+    ],
+)
+def test_deconvolution_target_shape_and_adj(attrs, shape, expected):
+    from shape_grid import graph
+
+    attrs = {"kernel": "(3, 3)", "stride": "(2, 2)", "num_filter": "3", **attrs}
+    result = infer(json.loads(graph("Deconvolution", attrs, ["data", "weight"])), {"data": shape})
+    assert (result.output_shapes[0] if not result.infer_error else None) == expected
