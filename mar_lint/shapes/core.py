@@ -96,6 +96,12 @@ def one_input(ins: Shapes, message: str = "Input: [data]") -> Shape:
     return ins[0]
 
 
+def two_inputs(ins: Shapes, message: str) -> tuple[Shape, Shape]:
+    """The two inputs' shapes, once MXNet's CHECK_EQ(in_shape->size(), 2U) holds."""
+    check(len(ins) == 2, message)
+    return ins[0], ins[1]
+
+
 def cdiv(a: int, b: int) -> int:
     """C++ integer division (truncates toward zero)."""
     if b == 0:

@@ -33,6 +33,7 @@ from mar_lint.shapes.core import (
     register,
     show,
     size,
+    two_inputs,
     type_assign,
 )
 
@@ -204,8 +205,7 @@ BROADCAST = {
 
 
 def _broadcast(p: Any, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 2, "needs two inputs: lhs, rhs")
-    lhs, rhs = ins
+    lhs, rhs = two_inputs(ins, "needs two inputs: lhs, rhs")
     if lhs is None or rhs is None:
         return False
     if lhs == rhs:
@@ -917,8 +917,7 @@ def _parse_dot(a: Mapping[str, str]) -> DotParams:
 
 @register("dot", parse=_parse_dot, inputs=("lhs", "rhs"))
 def dot(p: DotParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 2, "dot needs lhs and rhs")
-    lhs, rhs = ins
+    lhs, rhs = two_inputs(ins, "dot needs lhs and rhs")
     if lhs is None or rhs is None:
         return False
     if len(lhs) == 1 and len(rhs) == 1:
@@ -939,8 +938,7 @@ def dot(p: DotParams, ins: Shapes, outs: Shapes) -> bool:
 
 @register("batch_dot", parse=_parse_dot, inputs=("lhs", "rhs"))
 def batch_dot(p: DotParams, ins: Shapes, outs: Shapes) -> bool:
-    check(len(ins) == 2, "batch_dot needs lhs and rhs")
-    lhs, rhs = ins
+    lhs, rhs = two_inputs(ins, "batch_dot needs lhs and rhs")
     if lhs is None or rhs is None:
         return False
     check(
