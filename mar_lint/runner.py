@@ -72,7 +72,8 @@ class Checker:
         self.settings = settings
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
         self.sandbox = Sandbox(settings.limits.mxnet_timeout, settings.limits.mxnet_memory)
-        if any(r.needs_mxnet for r in self.rules) and importlib.util.find_spec("mxnet"):
+        wants_mxnet = settings.engine == "mxnet" and any(r.needs_mxnet for r in self.rules)
+        if wants_mxnet and importlib.util.find_spec("mxnet"):
             # Selected rules will want the graph: import mxnet in the child while this
             # process opens archives, instead of after.
             self.sandbox.start(preload_mxnet=True)

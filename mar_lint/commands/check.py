@@ -15,6 +15,7 @@ import click
 
 from mar_lint.archive import MANIFEST, walk_bounded
 from mar_lint.config import (
+    ENGINES,
     ConfigError,
     Settings,
     code_problem,
@@ -130,7 +131,18 @@ def command_line_settings(
             changes[option] = value
     if options.get("fail_on"):
         changes["fail_on"] = Severity(options["fail_on"])
+    if options.get("engine"):
+        changes["engine"] = options["engine"]
     return dataclasses.replace(file_settings, **changes)
+
+
+# Shared by check, explore and repack.
+ENGINE_OPTION = click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help="Who infers the graph's shapes: mar-lint's own engine (MXNet 1.9.1's rules, no "
+    "mxnet needed) or MXNet itself in a sandbox [default: native].",
+)
 
 
 @contextlib.contextmanager
@@ -174,6 +186,7 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
     "--mms-version", help="Target MMS release (default: the one the manifest was written for)."
 )
 @click.option("--mxnet-version", help="Target MXNet release (default: the installed mxnet).")
+@ENGINE_OPTION
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
