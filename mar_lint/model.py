@@ -31,6 +31,7 @@ from mar_lint.findings import json_pointer
 from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.sandbox import Sandbox, SandboxFailure
+from mar_lint.shapes.op_registry import AttrIssue, check_graph_operators
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
 REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
@@ -178,13 +179,23 @@ class ModelView(ArchiveView):
         return graph_structure.check_graph_structure(self.symbol.value)
 
     @cached_property
+    def operator_issues(self) -> list[AttrIssue]:
+        """Operators MXNet 1.9.1 does not register and attributes it refuses, from its own
+        registry (no MXNet needed); any of them keeps MXNet off the graph too."""
+        if not self.symbol.ok or self.graph_issues:
+            return []
+        document = self.symbol.value
+        return check_graph_operators(document, graph_structure.saved_version(document))
+
+    @cached_property
     def graph(self) -> GraphAnalysis | None:
-        """MXNet's view of the graph, or None when there is no structurally sound graph.
+        """MXNet's view of the graph, or None when there is no structurally sound graph
+        of operators MXNet knows.
 
         Raises MXNetUnavailable when mxnet cannot be imported: the engine then reports the
         rule as skipped instead of passed.
         """
-        if not self.symbol.ok or self.graph_issues:
+        if not self.symbol.ok or self.graph_issues or self.operator_issues:
             return None
         member = self.symbol.member
         assert member is not None

@@ -34,7 +34,8 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-symbol.json` with MXNet when the model is registered; a graph that
     MXNet refuses (unknown operator, bad attribute, unknown key) stops the worker. Some
     malformed graphs are worse: MXNet 1.9.1 loads them and then crashes the process. mar-lint
-    checks the structure in Python first and runs MXNet only in a sandboxed child process.
+    checks the structure, and every operator and attribute against MXNet 1.9.1's own operator
+    registry, in Python first, and runs MXNet only in a sandboxed child process.
     Graphs from old MXNet releases that MXNet upgrades on load are valid.
 
     Fix: export the graph again from the model (`HybridBlock.export` or
@@ -60,6 +61,16 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     if len(issues) > MAX_STRUCTURE_PROBLEMS:
         yield Problem(
             f"... and {len(issues) - MAX_STRUCTURE_PROBLEMS} more structural problems",
+            member=member,
+        )
+    refused = view.operator_issues
+    for issue in refused[:MAX_STRUCTURE_PROBLEMS]:
+        yield Problem(
+            f"MXNet refuses the graph: {issue.message}", member=member, location=issue.location
+        )
+    if len(refused) > MAX_STRUCTURE_PROBLEMS:
+        yield Problem(
+            f"... and {len(refused) - MAX_STRUCTURE_PROBLEMS} more operators MXNet refuses",
             member=member,
         )
     graph = view.graph
