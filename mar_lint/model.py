@@ -15,7 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mar_lint import graph as graph_structure
 from mar_lint.archive import (
@@ -31,7 +31,9 @@ from mar_lint.findings import json_pointer
 from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.sandbox import Sandbox, SandboxFailure
-from mar_lint.shapes.op_registry import AttrIssue, check_graph_operators
+
+if TYPE_CHECKING:
+    from mar_lint.shapes.op_registry import AttrIssue
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
 REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
@@ -182,6 +184,8 @@ class ModelView(ArchiveView):
     def operator_issues(self) -> list[AttrIssue]:
         """Operators MXNet 1.9.1 does not register and attributes it refuses, from its own
         registry (no MXNet needed); any of them keeps MXNet off the graph too."""
+        from mar_lint.shapes.op_registry import check_graph_operators
+
         if not self.symbol.ok or self.graph_issues:
             return []
         document = self.symbol.value
