@@ -47,6 +47,7 @@ BAD_VALUE = "@"  # no int, float, bool, shape, tuple or enum parses it; strings 
 LOADER = r"""
 import ctypes, json, sys
 import mxnet as mx
+MARK = "@@verdict "  # libmxnet may print to stdout too
 # dmlc::stof tests errno without clearing it: start each graph as a fresh process would.
 errno_location = ctypes.CDLL(None).__errno_location
 errno_location.restype = ctypes.POINTER(ctypes.c_int)
@@ -56,12 +57,12 @@ for line in sys.stdin:
     try:
         symbol = mx.sym.load_json(case["graph"])
         if case.get("infer"):
-            symbol.infer_shape(**case["infer"])
+            symbol.infer_shape(**{k: tuple(v) for k, v in case["infer"].items()})
         answer = None
     except Exception as exc:
         text = str(exc).strip()
         answer = (text[:20000] if case.get("full") else text.splitlines()[0][:300]) if text else type(exc).__name__
-    print(json.dumps(answer), flush=True)
+    print(MARK + json.dumps(answer), flush=True)
 """
 MEMORY = 2 << 30  # bytes of address space per child
 CASE_SECONDS = 20.0  # a graph that takes longer is a hang
@@ -108,7 +109,9 @@ def mxnet_verdicts(
                 child.wait()
                 verdicts.append(f"crash: exit status {child.returncode}")
                 break
-            verdicts.append(json.loads(line))
+            if not line.startswith(b"@@verdict "):
+                continue  # libmxnet's own printing
+            verdicts.append(json.loads(line[len(b"@@verdict ") :]))
             deadline = time.monotonic() + CASE_SECONDS
         child.kill()
         child.wait()

@@ -162,33 +162,16 @@ FLOATS = [
 TUPLES_OF_FLOAT = ["(1.5, 2)", "[1,2]", "1", ".5", "(.5,)", "(1e3)", "(inf)", "()", "(a)", "None"]
 OPTIONAL_BOOLS = ["True", "None", "none", "0", " true", "true ", "yes", "", "1x", "(1)"]
 OPTIONAL_NUMBERS = ["None", "1", "1L", "1.5", " None", "Nonex", "None ", "", "-3", "inf", "1e5"]
-KEYS = [
-    "foo",
-    "lr_mult",
-    "__lr_mult__",
-    "wd_mult",
-    "ctx_group",
-    "__foo__",
-    "____",
-    "_____",
-    "__x",
-    "x__",
-    "mirror_stage",
-    "force_mirroring",
-    "profiler_scope",
-    "__profiler_scope__",
-    "__init__",
-    "__shape__",
-    "__dtype__",
-    "__storage_type__",
-    "name",
-    "x_lr_mult",
-    "lr_mult_x",
-    "weight_lr_mult",
-    "data_wd_mult",
-    "bias_lr_mult",
-    "gamma_lr_mult",
-]
+KEYS = (
+    "foo lr_mult __lr_mult__ wd_mult ctx_group __foo__ ____ _____ __x x__ mirror_stage "
+    "force_mirroring profiler_scope __profiler_scope__ __init__ __shape__ __dtype__ "
+    "__storage_type__ name x_lr_mult lr_mult_x arg0_lr_mult arg7_wd_mult"
+).split()
+# `<input>_lr_mult` on a pre-1.9.1 graph moves to the input's variable only when the operator
+# has FListInputNames, which the C API does not show (Convolution has it, Activation not):
+# op_registry lets these keys pass, so they are tested on operators known to have it.
+INPUT_KEYS = ["weight_lr_mult", "bias_wd_mult", "gamma_lr_mult", "data_lr_mult"]
+WITH_INPUT_NAMES = {"Convolution", "FullyConnected", "BatchNorm", "Deconvolution"}
 
 
 def candidate_values(param: op_registry.Param) -> list[str]:
@@ -242,7 +225,8 @@ def _mutations(graph: dict[str, Any], rng: random.Random) -> list[dict[str, Any]
         spec = op_spec(op)
         assert spec is not None
         attrs = node.get("attrs", {})
-        changes: list[tuple[str, str | None]] = [(k, "1") for k in KEYS]
+        keys = KEYS + INPUT_KEYS if spec.name in WITH_INPUT_NAMES else KEYS
+        changes: list[tuple[str, str | None]] = [(k, "1") for k in keys]
         for name, param in spec.params.items():
             values = candidate_values(param)
             changes += [(name, v) for v in rng.sample(values, min(len(values), 12))]
@@ -269,34 +253,58 @@ def _ours(graph: dict[str, Any]) -> list[op_registry.AttrIssue]:
     return check_graph_operators(graph, saved_version(graph))
 
 
+def _single_nodes(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """For the first node of each operator in a real graph: that node alone, its inputs
+    turned into variables, so each case loads in a millisecond."""
+    seen: set[str] = set()
+    small = []
+    for node in graph["nodes"]:
+        if node["op"] == "null" or node["op"] in seen:
+            continue
+        seen.add(node["op"])
+        inputs = [
+            {"op": "null", "name": f"in{i}", "inputs": []} for i in range(len(node["inputs"]))
+        ]
+        alone = {**node, "inputs": [[i, 0, 0] for i in range(len(inputs))]}
+        small.append(
+            {
+                "nodes": [*inputs, alone],
+                "arg_nodes": list(range(len(inputs))),
+                "node_row_ptr": list(range(len(inputs) + 2)),
+                "heads": [[len(inputs), 0, 0]],
+                "attrs": graph.get("attrs", {}),
+            }
+        )
+    return small
+
+
 def test_attribute_checks_agree_with_mxnet(
     tmp_path: Path, mlp_model, cnn_model, resnet_model, mobilenet_model, squeezenet_model
 ) -> None:
     rng = random.Random(11)
     graphs = _real_graphs([mlp_model, cnn_model, resnet_model, mobilenet_model, squeezenet_model])
-    cases = []
-    for graph in graphs:
-        mutated = _mutations(graph, rng)
-        for era in ("1.9.1", "1.6", "0.9", "0.8"):
-            cases += [_era(g, era) for g in rng.sample(mutated, min(len(mutated), 400))]
-    cases += [_era(g, "1.9.1") for g in graphs]
+    nodes = [small for graph in graphs for small in _single_nodes(graph)]
+    mutated = [case for small in nodes for case in _mutations(small, rng)]
+    cases = [_era(graph, era) for graph in graphs for era in ERAS]  # as exported: all load
+    cases += [_era(graph, rng.choice(ERAS)) for graph in mutated]
     verdicts = mxnet_verdicts([{"graph": json.dumps(c)} for c in cases], tmp_path)
     disagreements = []
     for graph, verdict in zip(cases, verdicts):
         ours = _ours(graph)
         if bool(ours) != (verdict is not None):
             disagreements.append((verdict, [i.message for i in ours], _changed_node(graph)))
+    assert verdicts[: len(graphs) * len(ERAS)] == [None] * len(graphs) * len(ERAS)
     refused = sum(v is not None for v in verdicts)
     assert refused > len(cases) // 5 and len(cases) - refused > len(cases) // 5
     assert disagreements == [], f"{len(disagreements)} of {len(cases)}: {disagreements[:5]}"
 
 
+ERAS = ("1.9.1", "1.6", "0.9", "0.8")
+
+
 def _changed_node(graph: dict[str, Any]) -> Any:
-    return [
-        (n["op"], merged_attrs(n))
-        for n in graph["nodes"]
-        if n["op"] != "null" and not n["name"].endswith(("_fwd", "output"))
-    ][:1]
+    node = graph["nodes"][-1]
+    return node["op"], merged_attrs(node), saved_version(graph)
 
 
 def test_every_operator_with_a_probe_attribute(tmp_path: Path) -> None:
@@ -348,8 +356,9 @@ def test_graph_from_mxnet_100_is_never_parsed(tmp_path: Path, cnn_model) -> None
     graph = json.loads(cnn_model.symbol)
     graph["attrs"]["mxnet_version"] = ["int", 1_000_000]
     [verdict] = mxnet_verdicts(
-        [{"graph": json.dumps(graph), "infer": {"data": list(cnn_model.input_shape)}}], tmp_path
+        [{"graph": json.dumps(graph), "infer": {"data": cnn_model.input_shape}, "full": True}],
+        tmp_path,
     )
-    assert verdict is not None and "empty" in verdict
+    assert verdict is not None and "The any container is empty" in verdict
     [issue] = _ours(graph)
     assert issue.location == "/attrs/mxnet_version"
