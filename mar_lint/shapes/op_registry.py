@@ -653,9 +653,9 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
         if op == "null":
             continue
         feeds = frozenset(
-            i for i, entry in enumerate(node["inputs"]) if nodes[entry[0]]["op"] == "null"
+            i for i, entry in enumerate(node.get("inputs", ())) if nodes[entry[0]]["op"] == "null"
         )
-        label = f"node {index} ({node['name']!r}, {op})"
+        label = f"node {index} ({node.get('name')!r}, {op})"
         for key, message in check_node(
             op, merged_attrs(node), version=version, variable_inputs=feeds
         ):
@@ -682,11 +682,11 @@ def _unknown_in_subgraphs(
     while pending:
         node, where = pending.pop()
         for k, sub in enumerate(node.get("subgraphs", ())):
-            for j, inner in enumerate(sub["nodes"]):
+            for j, inner in enumerate(sub.get("nodes", ())):
                 inner_where = f"{where}/subgraphs/{k}/nodes/{j}"
                 if inner["op"] != "null" and not is_known(inner["op"]):
                     yield AttrIssue(
-                        f"subgraph node {inner['name']!r}: MXNet "
+                        f"subgraph node {inner.get('name')!r}: MXNet "
                         f"{metadata()['mxnet_version']} has no operator {inner['op']!r}",
                         f"{inner_where}/op",
                     )
