@@ -10,8 +10,9 @@ Behaviour verified against mxnet 1.9.1 with every malformed graph run in a subpr
 `tests/test_graph_structure.py`. The validator is iterative (no recursion over nodes or
 subgraphs) and linear in the size of the document.
 
-What needs MXNet's operator registry stays with the sandbox: whether an operator exists, how
-many inputs it takes and what its parameters mean (a FullyConnected with a single input loads,
+Whether an operator exists and its attributes parse is `mar_lint.shapes.op_registry`'s
+business. What needs MXNet itself stays with the sandbox: how many inputs an operator takes and
+what its parameters mean (a FullyConnected with a single input loads,
 fails infer_shape, and crashes simple_bind). Only BatchNorm-like operators, whose missing
 auxiliary inputs crash list_arguments(), and the location parameters of control-flow
 operators are checked here.

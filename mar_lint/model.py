@@ -17,7 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -47,6 +47,9 @@ from mar_lint.versions import version_from_int
 
 LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
 DEFAULT_RELEASE = "0.4.0"  # the release assumed when nothing says which
+
+if TYPE_CHECKING:
+    from mar_lint.shapes.op_registry import AttrIssue
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
 REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
@@ -261,15 +264,27 @@ class ModelView(ArchiveView):
         return graph_structure.check_graph_structure(self.symbol.value)
 
     @cached_property
+    def operator_issues(self) -> list[AttrIssue]:
+        """Operators MXNet 1.9.1 does not register and attributes it refuses, from its own
+        registry (no MXNet needed); any of them keeps MXNet off the graph too."""
+        from mar_lint.shapes.op_registry import check_graph_operators
+
+        if not self.symbol.ok or self.graph_issues:
+            return []
+        document = self.symbol.value
+        return check_graph_operators(document, graph_structure.saved_version(document))
+
+    @cached_property
     def graph(self) -> GraphAnalysis | None:
-        """MXNet 1.9.1's view of the graph, or None when there is no structurally sound graph.
+        """MXNet 1.9.1's view of the graph, or None when there is no structurally sound graph
+        of operators MXNet knows.
 
         The native engine answers unless the settings ask for MXNet, or the graph uses an
         operator the engine does not model; then MXNet answers in the sandbox. Raises
         MXNetUnavailable when MXNet is needed and cannot be imported: the engine then reports
         the rule as skipped instead of passed.
         """
-        if not self.symbol.ok or self.graph_issues:
+        if not self.symbol.ok or self.graph_issues or self.operator_issues:
             return None
         member = self.symbol.member
         assert member is not None

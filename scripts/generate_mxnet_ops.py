@@ -30,8 +30,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import json
+import re
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent.parent / "mar_lint" / "shapes" / "mxnet_ops.json"
@@ -39,23 +41,91 @@ INPUT_TYPES = ("NDArray-or-Symbol", "Symbol", "NDArray", "Symbol or Symbol[]")
 PROBE_KEY = "zz_not_a_parameter"
 BAD_VALUE = "@"  # no int, float, bool, shape, tuple or enum parses it; strings take it
 
-# Loads the one-node graphs it is given (a JSON list of [op, attrs]) and answers, per graph,
-# None when MXNet loads it or the first line of MXNet's error.
-PROBE_CHILD = r"""
-import json, sys
+# Loads each graph of its stdin (one JSON document per line) and answers each on a line:
+# null when MXNet loads it, else the first line of the error. With "infer" it also infers
+# shapes from the given input shapes.
+LOADER = r"""
+import ctypes, json, sys
 import mxnet as mx
-out = []
-for op, attrs in json.loads(sys.stdin.read()):
-    graph = {"nodes": [{"op": op, "name": "n", "inputs": [], "attrs": attrs}],
-             "arg_nodes": [], "node_row_ptr": [0, 1], "heads": [[0, 0, 0]],
-             "attrs": {"mxnet_version": ["int", 10901]}}
+MARK = "@@verdict "  # libmxnet may print to stdout too
+# dmlc::stof tests errno without clearing it: start each graph as a fresh process would.
+errno_location = ctypes.CDLL(None).__errno_location
+errno_location.restype = ctypes.POINTER(ctypes.c_int)
+for line in sys.stdin:
+    case = json.loads(line)
+    errno_location()[0] = 0
     try:
-        mx.sym.load_json(json.dumps(graph))
-        out.append(None)
+        symbol = mx.sym.load_json(case["graph"])
+        if case.get("infer"):
+            symbol.infer_shape(**{k: tuple(v) for k, v in case["infer"].items()})
+        answer = None
     except Exception as exc:
-        out.append(str(exc).strip().splitlines()[0][:300])
-print(json.dumps(out))
+        text = str(exc).strip()
+        answer = (text[:20000] if case.get("full") else text.splitlines()[0][:300]) if text else type(exc).__name__
+    print(MARK + json.dumps(answer), flush=True)
 """
+MEMORY = 2 << 30  # bytes of address space per child
+CASE_SECONDS = 20.0  # a graph that takes longer is a hang
+
+
+def mxnet_verdicts(
+    cases: list[dict], *, site_packages: str, cwd: str = "/", memory: int = MEMORY
+) -> list[str | None]:
+    """MXNet's verdict per case ({"graph": json text, "infer": {...}?}): None when it
+    loads, else MXNet's error, "crash: ..." or "hang". Each child runs `python -I` with
+    `site_packages` as its only added path (never the working folder), under an address-space
+    limit; a crash or a hang costs that case only: a new child takes the rest."""
+    import resource
+    import selectors
+    import time
+
+    def limits() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+
+    prelude = f"import sys; sys.path[:] = [p for p in sys.path if p] + [{site_packages!r}]\n"
+    verdicts: list[str | None] = []
+    while len(verdicts) < len(cases):
+        child = subprocess.Popen(
+            [sys.executable, "-I", "-c", prelude + LOADER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=cwd,
+            preexec_fn=limits,
+        )
+        selector = selectors.DefaultSelector()
+        selector.register(child.stdout, selectors.EVENT_READ)  # type: ignore[arg-type]
+        pending = b"".join(json.dumps(c).encode() + b"\n" for c in cases[len(verdicts) :])
+        feeder = threading.Thread(target=_feed, args=(child, pending), daemon=True)
+        feeder.start()
+        started = len(verdicts)
+        deadline = time.monotonic() + CASE_SECONDS * 3  # the first answer waits for the import
+        while len(verdicts) < len(cases):
+            if not selector.select(max(0.0, deadline - time.monotonic())):
+                verdicts.append("hang")
+                break
+            line = child.stdout.readline()  # type: ignore[union-attr]
+            if not line:
+                child.wait()
+                verdicts.append(f"crash: exit status {child.returncode}")
+                break
+            if not line.startswith(b"@@verdict "):
+                continue  # libmxnet's own printing
+            verdicts.append(json.loads(line[len(b"@@verdict ") :]))
+            deadline = time.monotonic() + CASE_SECONDS
+        child.kill()
+        child.wait()
+        selector.close()
+        assert len(verdicts) > started
+    return verdicts
+
+
+def _feed(child: subprocess.Popen, data: bytes) -> None:
+    try:
+        child.stdin.write(data)  # type: ignore[union-attr]
+        child.stdin.close()  # type: ignore[union-attr]
+    except OSError:
+        pass  # the child died: its verdict says so
 
 
 def _c_strings(array: ctypes.Array, count: int) -> list[str]:  # type: ignore[type-arg]
@@ -130,28 +200,37 @@ def parse_type_info(info: str) -> list:
     return [kind]
 
 
-def _probe(cases: list[tuple[str, dict[str, str]]]) -> list[str | None]:
-    """Load each one-node graph in a child process; split the batch when a case kills it."""
-    if not cases:
-        return []
-    result = subprocess.run(
-        [sys.executable, "-I", "-c", PROBE_CHILD],
-        input=json.dumps(cases),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd="/",
-    )
-    if result.returncode == 0:
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    if len(cases) == 1:
-        return [f"crash: exit status {result.returncode}"]
-    middle = len(cases) // 2
-    return _probe(cases[:middle]) + _probe(cases[middle:])
+def _probe(cases: list[tuple[str, dict[str, str]]], full: str = "") -> list[str | None]:
+    """MXNet's verdict on one-node graphs of (operator, attributes); the whole message for
+    the graphs that carry the attribute `full`."""
+    import mxnet
+
+    graphs = [
+        {
+            "graph": json.dumps(
+                {
+                    "nodes": [{"op": op, "name": "n", "inputs": [], "attrs": attrs}],
+                    "arg_nodes": [],
+                    "node_row_ptr": [0, 1],
+                    "heads": [[0, 0, 0]],
+                    "attrs": {"mxnet_version": ["int", 10901]},
+                }
+            ),
+            "full": full in attrs,
+        }
+        for op, attrs in cases
+    ]
+    return mxnet_verdicts(graphs, site_packages=str(Path(mxnet.__file__).parent.parent))
 
 
-def parser_kinds(ops: dict[str, dict]) -> dict[str, str]:
-    """Per operator: "strict", "values" or "none" (see the module docstring)."""
+FIELD = re.compile(r"^(?P<name>\w+) : (?P<info>.+)$")
+
+
+def parser_kinds(ops: dict[str, dict]) -> tuple[dict[str, str], dict[str, list[list]]]:
+    """Per operator: "strict", "values" or "none" (see the module docstring); and for the
+    strict ones, the fields their parser lists when it refuses an unknown name ("Possible
+    Arguments"), which are what it parses: a few operators document other parameters
+    (`_linspace` shows `_arange`'s) or leave one out (`add_n`'s `num_args`)."""
     cases: list[tuple[str, dict[str, str]]] = []
     index: list[tuple[str, str]] = []
     for name, entry in ops.items():
@@ -161,32 +240,90 @@ def parser_kinds(ops: dict[str, dict]) -> dict[str, str]:
             if not info.startswith(INPUT_TYPES):
                 cases.append((name, {param: BAD_VALUE}))
                 index.append((name, param))
-    answers = _probe(cases)
+    answers = _probe(cases, full=PROBE_KEY)
     kinds = {name: "none" for name in ops}
+    fields: dict[str, list[list]] = {}
     for (name, key), error in zip(index, answers):
         if key == PROBE_KEY:
             if error and f"Cannot find argument '{PROBE_KEY}'" in error:
                 kinds[name] = "strict"
+                fields[name] = [
+                    [m["name"], *parse_type_info(m["info"])]
+                    for m in map(FIELD.match, error.splitlines())
+                    if m
+                ]
         elif error and f"'{BAD_VALUE}'" in error and kinds[name] == "none":
             kinds[name] = "values"
-    return kinds
+    return kinds, fields
+
+
+# The extremes of each numeric type: a bounded parameter refuses one of them and names its
+# bound ("exceed bound [1,3]", "should be greater equal to 0", "should be less equal to 1").
+EXTREMES = {
+    "int": ("-2147483648", "2147483647"),
+    "long": ("-9223372036854775808", "9223372036854775807"),
+    "float": ("-1e30", "1e30"),
+    "double": ("-1e300", "1e300"),
+}
+BOUND = re.compile(
+    r"exceed bound \[(?P<low>[^,\]]+),(?P<high>[^\]]+)\]"
+    r"|should be greater equal to (?P<min>\S+)|should be less equal to (?P<max>\S+)"
+)
+
+
+def bounds(ops: dict[str, dict], params: dict[str, list[list]]) -> None:
+    """Add [low, high] (either may be null) to each numeric parameter MXNet bounds
+    (`set_range`, `set_lower_bound`); the C API's type string does not show them."""
+    cases, index = [], []
+    for name in ops:
+        for entry in params[name]:
+            extremes = EXTREMES.get(entry[1].split(" ")[0]) if isinstance(entry[1], str) else None
+            if extremes and "or None" not in entry[1]:
+                for value in extremes:
+                    cases.append((name, {entry[0]: value}))
+                    index.append(entry)
+    found: dict[int, list] = {}
+    for entry, error in zip(index, _probe(cases)):
+        match = BOUND.search(error or "")
+        if match:
+            low = match["low"] or match["min"]
+            high = match["high"] or match["max"]
+            old = found.setdefault(id(entry), [None, None])
+            old[0], old[1] = low or old[0], high or old[1]
+    for name in ops:
+        for entry in params[name]:
+            if id(entry) in found:
+                if len(entry) == 2:
+                    entry.append("")  # undeclared status: keep the range in 5th place
+                while len(entry) < 4:
+                    entry.append(None)
+                entry.append(found[id(entry)])
 
 
 def build() -> dict:
     ops, aliases, version = registry_entries()
-    kinds = parser_kinds(ops)
+    kinds, fields = parser_kinds(ops)
+    params: dict[str, list[list]] = {}
+    for name, entry in ops.items():
+        params[name] = fields.get(name) or [
+            [arg, *parse_type_info(info)]
+            for arg, info in entry["args"]
+            if not info.startswith(INPUT_TYPES)
+        ]
+        # The count of a variadic operator's inputs is a parameter the C API leaves out of
+        # the list (Python fills it in); MXNet requires it in a graph.
+        count = entry["key_var_num_args"]
+        if count and count not in {p[0] for p in params[name]}:
+            params[name].append([count, "int", "required"])
+    bounds(ops, params)
     out_ops = {}
     for name in sorted(ops):
         entry = ops[name]
-        inputs, params = [], []
-        variadic = False
-        for arg, info in entry["args"]:
-            if info.startswith(INPUT_TYPES):
-                inputs.append(arg)
-                variadic = variadic or info.endswith("[]")
-            else:
-                params.append([arg, *parse_type_info(info)])
-        record: dict = {"inputs": inputs, "params": params, "parser": kinds[name]}
+        inputs = [arg for arg, info in entry["args"] if info.startswith(INPUT_TYPES)]
+        variadic = any(
+            info.endswith("[]") for _, info in entry["args"] if info.startswith(INPUT_TYPES)
+        )
+        record: dict = {"inputs": inputs, "params": params[name], "parser": kinds[name]}
         if variadic:
             record["variadic"] = True
         if entry["key_var_num_args"]:
@@ -203,7 +340,8 @@ def build() -> dict:
             "license": "Apache-2.0",
             "generator": "scripts/generate_mxnet_ops.py",
             "param_format": "[name, type, 'required'] | [name, type, 'optional', default] | "
-            "[name, type]; an enum's type is the list of its values",
+            "[name, type]; an enum's type is the list of its values; a bounded number has "
+            "[low, high] (null: unbounded) in 5th place",
         },
         "aliases": dict(sorted(aliases.items())),
         "ops": out_ops,

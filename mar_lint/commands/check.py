@@ -25,7 +25,7 @@ from mar_lint.config import (
 )
 from mar_lint.findings import Severity
 from mar_lint.registry import Registry, load_registry
-from mar_lint.reporters import REPORTERS, statistics, text_report
+from mar_lint.reporters import FORMATS, reporter
 from mar_lint.runner import check_all
 
 ARCHIVE_SUFFIXES = (".model", ".mar")
@@ -166,7 +166,7 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(list(REPORTERS)),
+    type=click.Choice(list(FORMATS)),
     help="Output format [default: text; github when GITHUB_ACTIONS is set].",
 )
 @click.option(
@@ -238,12 +238,16 @@ def check(
     reports = check_all(registry, settings, targets, jobs)
     with destination(output_file) as stream:
         if output_format == "text":
+            from mar_lint.reporters import text_report
+
             text_report.render(reports, registry, stream, quiet=quiet)
         else:
-            REPORTERS[output_format](reports, registry, stream)
+            reporter(output_format)(reports, registry, stream)
     if statistics_wanted:
         # Never inside a machine-readable document on stdout.
         machine_on_stdout = output_format != "text" and output_file is None
+        from mar_lint.reporters import statistics
+
         statistics.render(reports, sys.stderr if machine_on_stdout else sys.stdout)
     failed = any(settings.fails(f.severity) for r in reports for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)

@@ -43,8 +43,11 @@ NO_PARSE_VERSION = 1_000_000  # UpgradeJSON_Parse runs only below 100.0.0
 LEGACY_VERSION = 800  # what the loader assumes when the graph has no mxnet_version
 # kHiddenKeys: graphs older than 1.9.1 may carry them bare; the upgrade makes them `__key__`.
 LEGACY_HIDDEN_KEYS = ("ctx_group", "lr_mult", "wd_mult", "force_mirroring", "mirror_stage")
-# Operators whose parameters only the Python code that registers them understands.
-OPEN_OPS = frozenset({"Custom", "_CustomFunction"})
+# Operators whose parameters only the Python code that registers them understands, and the
+# internal ones that hold pointers or cached graphs: left to MXNet.
+OPEN_OPS = frozenset(
+    {"Custom", "_CustomFunction", "_CachedOp", "_CachedOpThreadSafe", "_NDArray", "_Native"}
+)
 
 _C_SPACE = " \t\n\v\f\r"  # isspace() in the C locale: what an istream skips
 _DMLC_SPACE = " \t\n\f\r"  # dmlc::isspace(), used for trailing characters
@@ -62,6 +65,9 @@ class Param:
     required: bool
     default: str | None  # as MXNet prints it; None when required or undeclared
     choices: tuple[str, ...] = ()  # an enum's values
+    low: float | None = None  # bounds MXNet checks after parsing (set_range, set_lower_bound)
+    high: float | None = None
+    parsed: bool = True  # False: documented, but not a dmlc field: its parser is the op's own
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,17 @@ def op_spec(op: str) -> OpSpec | None:
         choices = tuple(kind) if isinstance(kind, list) else ()
         required = status[:1] == ["required"]
         default = status[1] if len(status) > 1 else None
-        table[key] = Param(key, "enum" if choices else kind, required, default, choices)
+        low, high = status[2] if len(status) > 2 else (None, None)
+        table[key] = Param(
+            key,
+            "enum" if choices else kind,
+            required,
+            default,
+            choices,
+            None if low is None else float(low),
+            None if high is None else float(high),
+            parsed=bool(status),
+        )
     return OpSpec(
         name=name,
         inputs=tuple(record["inputs"]),
@@ -159,8 +175,9 @@ def _skip(text: str, at: int, spaces: str = _C_SPACE) -> int:
     return at
 
 
-def _istream_int(text: str, at: int, bits: int) -> tuple[int, int]:
-    """`is >> n` for a signed integer of `bits` bits (libstdc++ num_get, base 10)."""
+def _istream_int(text: str, at: int, bits: int, unsigned: bool = False) -> tuple[int, int]:
+    """`is >> n` for an integer of `bits` bits (libstdc++ num_get, base 10). An unsigned
+    one takes a sign too, and wraps a negative value, as strtoul does: "-1" is 2**bits-1."""
     at = _skip(text, at)
     start = at
     if _peek(text, at) in ("+", "-"):
@@ -171,6 +188,10 @@ def _istream_int(text: str, at: int, bits: int) -> tuple[int, int]:
     if at == digits:
         raise _Fail
     value = int(text[start:at])
+    if unsigned:
+        if abs(value) >= 2**bits:
+            raise _Fail  # out of range: failbit
+        return value % 2**bits, at
     if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
         raise _Fail  # out of range: failbit
     return value, at
@@ -244,12 +265,17 @@ def _dmlc_strtof(text: str, single: bool) -> float:
     while matched < 8 and _ascii_lower(_peek(text, at + matched)) == "infinity"[matched]:
         matched += 1
     if matched in (3, 8):
+        # ParseFloat sets no errno here, and stof then tests errno: after an earlier parse in
+        # the same thread left ERANGE behind, MXNet refuses infinity too. A fresh process
+        # (one MMS worker loading one model) accepts it.
         return ends(at + matched, math.inf)
     if "".join(map(_ascii_lower, text[at : at + 3])) == "nan":
         at += 3
         if _peek(text, at) == "(":
             at += 1
-            while _peek(text, at).isascii() and (_peek(text, at).isalnum() or text[at] == "_"):
+            while _peek(text, at).isascii() and (
+                _peek(text, at).isalnum() or _peek(text, at) == "_"
+            ):
                 at += 1
             if _peek(text, at) != ")":
                 raise AttrError("invalid NAN literal")
@@ -367,8 +393,8 @@ def _optional_bool(text: str, at: int) -> tuple[bool | None, int]:
     raise _Fail
 
 
-def _int(bits: int) -> Callable[[str, int], tuple[int, int]]:
-    return lambda text, at: _istream_int(text, at, bits)
+def _int(bits: int, unsigned: bool = False) -> Callable[[str, int], tuple[int, int]]:
+    return lambda text, at: _istream_int(text, at, bits, unsigned)
 
 
 def _float(single: bool) -> Callable[[str, int], tuple[float, int]]:
@@ -383,8 +409,9 @@ def _shape(bits: int = 64) -> Callable[[str, int], tuple[Any, int]]:
 _STREAMED: dict[str, Callable[[str, int], tuple[Any, int]]] = {
     "int": _int(32),
     "long": _int(64),
-    "int (non-negative)": _int(32),
-    "long (non-negative)": _int(64),
+    # dmlc names uint32_t and uint64_t so: no bound is checked, "-1" wraps
+    "int (non-negative)": _int(32, unsigned=True),
+    "long (non-negative)": _int(64, unsigned=True),
     "Shape(tuple)": _shape(),
     "Shape or None": lambda t, a: _optional(t, a, _shape(), False),
     "int or None": lambda t, a: _optional(t, a, _int(32), True),
@@ -416,7 +443,7 @@ def parse_value(param: Param, text: str) -> Any:
         return lowered in ("true", "1")
     if kind in _FLOATS:
         try:
-            return _dmlc_strtof(text, _FLOATS[kind])
+            return _bounded(param, text, _dmlc_strtof(text, _FLOATS[kind]))
         except AttrError as exc:
             raise AttrError(f"{text!r} is not a {kind}: {exc}") from None
     scanner = _STREAMED.get(kind)
@@ -428,8 +455,15 @@ def parse_value(param: Param, text: str) -> Any:
         raise AttrError(f"{text!r} is not a {kind}") from None
     if text[at:].strip(_DMLC_SPACE):
         raise AttrError(f"{text!r} is not a {kind}")
-    if kind.endswith("(non-negative)") and value < 0:
-        raise AttrError(f"{text!r} is negative; {param.name} must be >= 0")
+    return _bounded(param, text, value)
+
+
+def _bounded(param: Param, text: str, value: Any) -> Any:
+    """FieldEntryNumeric::Check: the bounds a parameter declares (NaN passes, as in C++)."""
+    if param.low is not None and value < param.low:
+        raise AttrError(f"{text!r} is below {param.name}'s lower bound {param.low:g}")
+    if param.high is not None and value > param.high:
+        raise AttrError(f"{text!r} is above {param.name}'s upper bound {param.high:g}")
     return value
 
 
@@ -460,12 +494,19 @@ def _legacy_kept(spec: OpSpec, key: str, variable_inputs: frozenset[int] | None)
         if pos == 0 and len(key) == len(hidden):
             return True
         if pos > 1 and pos == len(key) - len(hidden):
-            if spec.variadic:
-                return True  # its input names are generated: we cannot tell, so no error
+            # FListInputNames: a variadic operator's inputs are arg0, arg1, ... Operators
+            # without that function (Activation has none) refuse every such key; the C API
+            # does not tell which they are, so those keys pass here: a miss, never a false
+            # error.
             owner = key[: pos - 1]
-            if owner not in spec.inputs:
+            if spec.variadic:
+                numbered = owner[3:] if owner.startswith("arg") else ""
+                index = int(numbered) if numbered.isascii() and numbered.isdigit() else -1
+            else:
+                index = spec.inputs.index(owner) if owner in spec.inputs else -1
+            if index < 0:
                 return False
-            return variable_inputs is None or spec.inputs.index(owner) in variable_inputs
+            return variable_inputs is None or index in variable_inputs
     return False
 
 
@@ -506,13 +547,50 @@ def check_node(
             )
             continue
         try:
-            parse_value(param, value)
+            if param.parsed:
+                parse_value(param, value)
         except AttrError as exc:
             problems.append((key, f"{spec.name}'s {key}={value!r}: {exc}"))
     for name, param in spec.params.items():
         if param.required and name not in attrs:
             kind = "one of " + ", ".join(param.choices) if param.choices else param.type
             problems.append((None, f"{spec.name} needs the parameter {name!r} ({kind})"))
+    if not problems and spec.name in _WINDOWED:
+        problems += _window_problems(spec, attrs)
+    return problems
+
+
+# Operators whose parameter parser also checks the window's dimensions (ConvolutionParamParser,
+# DeconvolutionParamParser, PoolingParamParser): the kernel has 1, 2 or 3 dimensions, and each
+# of these, when given, as many as the kernel. Pooling ignores the kernel when global_pool is set.
+_WINDOWED = {
+    "Convolution": ("stride", "dilate", "pad"),
+    "Deconvolution": ("stride", "dilate", "pad", "adj"),
+    "Pooling": (),
+    "Pooling_v1": (),
+    "_contrib_quantized_pooling": (),
+}
+
+
+def _window_problems(spec: OpSpec, attrs: Mapping[str, str]) -> list[tuple[str | None, str]]:
+    values = params(spec.name, attrs)
+    kernel = values.get("kernel")
+    ndim = -1 if kernel is None else len(kernel)
+    if values.get("global_pool") and ndim <= 3:
+        return []
+    if ndim not in (1, 2, 3):
+        return [
+            (
+                "kernel" if "kernel" in attrs else None,
+                f"{spec.name}'s kernel has {ndim} dimensions; MXNet supports 1, 2 or 3",
+            )
+        ]
+    problems: list[tuple[str | None, str]] = []
+    for key in _WINDOWED[spec.name]:
+        value = values.get(key)
+        if key in attrs and (value is None or (value and len(value) != ndim)):
+            given = "None" if value is None else f"{len(value)} dimensions"
+            problems.append((key, f"{spec.name}'s {key} has {given}, its kernel {ndim}"))
     return problems
 
 
@@ -575,9 +653,9 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
         if op == "null":
             continue
         feeds = frozenset(
-            i for i, entry in enumerate(node["inputs"]) if nodes[entry[0]]["op"] == "null"
+            i for i, entry in enumerate(node.get("inputs", ())) if nodes[entry[0]]["op"] == "null"
         )
-        label = f"node {index} ({node['name']!r}, {op})"
+        label = f"node {index} ({node.get('name')!r}, {op})"
         for key, message in check_node(
             op, merged_attrs(node), version=version, variable_inputs=feeds
         ):
@@ -604,11 +682,11 @@ def _unknown_in_subgraphs(
     while pending:
         node, where = pending.pop()
         for k, sub in enumerate(node.get("subgraphs", ())):
-            for j, inner in enumerate(sub["nodes"]):
+            for j, inner in enumerate(sub.get("nodes", ())):
                 inner_where = f"{where}/subgraphs/{k}/nodes/{j}"
                 if inner["op"] != "null" and not is_known(inner["op"]):
                     yield AttrIssue(
-                        f"subgraph node {inner['name']!r}: MXNet "
+                        f"subgraph node {inner.get('name')!r}: MXNet "
                         f"{metadata()['mxnet_version']} has no operator {inner['op']!r}",
                         f"{inner_where}/op",
                     )
