@@ -24,3 +24,5 @@ class Limits:
     ratio_floor_bytes: int = 1 * MiB
     mxnet_timeout: float = 120.0  # seconds for one sandboxed MXNet job, import included
     mxnet_memory: int = 4 * GiB  # address-space limit of the MXNet sandbox
+    max_transfer: int = 64 * MiB  # bytes moved over the network for one remote archive
+    remote_timeout: float = 30.0  # seconds to connect, and between two bytes of an answer
