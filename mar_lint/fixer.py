@@ -51,14 +51,13 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO, Any
 
-from mar_lint.archive import MANIFEST, ArchiveView, Member, MemberError
+from mar_lint.archive import MANIFEST, ArchiveView, Member, MemberError, member_data_offset
 from mar_lint.findings import Finding, RemoveMember, RenameMember, SetJson
 
 FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 UNIX = 3  # the "made by" system of the central directory
-_LOCAL_HEADER_BYTES = 30
 _DATA_DESCRIPTOR_FLAG = 0x08
 _CHUNK = 1 << 20
 UNSAFE_HELD = "unsafe: needs --unsafe-fixes"
@@ -395,14 +394,8 @@ def _copy_raw(view: ArchiveView, member: Member, name: str, out: zipfile.ZipFile
         source.file_size,
     )
     zip64 = max(info.file_size, info.compress_size) > zipfile.ZIP64_LIMIT
-    with open(view.path, "rb") as handle:
-        handle.seek(source.header_offset)
-        header = handle.read(_LOCAL_HEADER_BYTES)
-        if len(header) < _LOCAL_HEADER_BYTES or header[:4] != zipfile.stringFileHeader:
-            raise MemberError(f"{member.name}: no local header at {source.header_offset}")
-        name_length = int.from_bytes(header[26:28], "little")
-        extra_length = int.from_bytes(header[28:30], "little")
-        handle.seek(source.header_offset + _LOCAL_HEADER_BYTES + name_length + extra_length)
+    with view.open_file() as handle:
+        handle.seek(member_data_offset(handle, source))
         fp = out.fp
         assert fp is not None
         info.header_offset = fp.tell()

@@ -254,6 +254,8 @@ class ModelView(ArchiveView):
         skip = self.source is not None and not self.source.verify_crc
         try:
             seekable = self.seekable_stream(member) if skip else None
+            if skip and seekable is None and member.compressed_size > self.limits.max_transfer // 2:
+                return None  # compressed: only inflating the whole member reaches its headers
             with seekable or self.stream(member) as handle:
                 index = read_params_index(handle, member.size, seek_payloads=bool(seekable))
         except ParamsError as exc:

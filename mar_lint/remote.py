@@ -411,14 +411,17 @@ def _make_filesystem(scheme: str, timeout: float) -> Any:
     if scheme == "s3":
         import s3fs
 
-        return s3fs.S3FileSystem(
+        filesystem = s3fs.S3FileSystem(
             skip_instance_cache=True,
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            retries=2,
-            config_kwargs={"retries": {"max_attempts": 2, "mode": "standard"}},
+            config_kwargs={
+                "connect_timeout": timeout,
+                "read_timeout": timeout,
+                "retries": {"max_attempts": 2, "mode": "standard"},
+            },
             default_cache_type="none",
         )
+        filesystem.retries = 2  # s3fs's own retries of a failed call (5 by default)
+        return filesystem
     import aiohttp
     from fsspec.implementations.http import HTTPFileSystem
 

@@ -160,7 +160,13 @@ def remote_notes(view: ModelView) -> Iterator[tuple[str, str, str | None]]:
         )
     params = view.model_file("Parameters")
     if params is not None and params in unverified:
-        said.append("the weights were read from header to header, their payloads skipped")
+        if view.params is None:
+            said.append(
+                f"the weights ({params.compression}, {params.compressed_size:,} bytes) were "
+                "not read: only inflating all of them reaches their headers"
+            )
+        else:
+            said.append("the weights were read from header to header, their payloads skipped")
     if said:
         yield (
             "MAR910",

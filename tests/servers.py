@@ -138,7 +138,11 @@ def file_server(root: Path, mode: str = "range") -> Iterator[FileServer]:
 def s3_server() -> Iterator[str]:
     """moto's S3 endpoint on 127.0.0.1 (a free port), for as long as the block runs; yields
     its URL. Credentials are dummies the caller puts in the environment."""
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
