@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import shutil
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -274,6 +278,8 @@ def bucket() -> str:
                 client.put_object(Bucket="models", Key=f"zoo/m{i:03d}.model", Body=body)
             client.put_object(Bucket="models", Key="zoo/README.txt", Body=b"not an archive")
             client.put_object(Bucket="models", Key="one/digits.model", Body=good)
+            for i in range(3):
+                client.put_object(Bucket="models", Key=f"few/m{i}.model", Body=good)
             yield endpoint
     finally:
         os.environ.clear()
@@ -321,3 +327,33 @@ def test_s3_targets_that_name_nothing_are_usage_errors(s3_env: None, target: str
     result = run_cli("check", *NO_GRAPH, target)
     assert result.exit_code == 2
     assert said in result.stderr and "testing-secret" not in result.stderr
+
+
+def test_a_listing_shows_progress_on_a_terminal_only(s3_env: None) -> None:
+    command = [sys.executable, "-m", "mar_lint", "check", "--format", "json", *NO_GRAPH]
+    terminal, child_end = pty.openpty()
+    shown: list[bytes] = []
+
+    def drain() -> None:  # keep reading, so the child never blocks on a full terminal
+        while True:
+            try:
+                chunk = os.read(terminal, 1 << 16)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    run = subprocess.run(
+        [*command, "s3://models/few/"], stdout=subprocess.PIPE, stderr=child_end, timeout=120
+    )
+    os.close(child_end)
+    reader.join(5)
+    os.close(terminal)
+    piped = subprocess.run([*command, "s3://models/few/"], capture_output=True, timeout=120)
+    assert run.returncode == piped.returncode == 0
+    assert len(json.loads(run.stdout)["archives"]) == 3  # stdout stays one JSON document
+    assert b"checking" in b"".join(shown) and b"3/3" in b"".join(shown)
+    assert b"checking" not in piped.stderr
