@@ -331,6 +331,17 @@ class RemoteFile(io.RawIOBase):
         self._pos = base + offset
         return self._pos
 
+    def read(self, size: int | None = -1) -> bytes:
+        # Fetched first, then handed over: a hostile size allocates nothing before the
+        # transfer limit has been consulted.
+        left = max((self._archive.size or 0) - self._pos, 0)
+        count = left if size is None or size < 0 else min(size, left)
+        if count == 0:
+            return b""
+        data = self._archive.fetch(self._pos, self._pos + count)
+        self._pos += len(data)
+        return data
+
     def readinto(self, buffer: Any) -> int:
         size = self._archive.size or 0
         count = min(len(buffer), max(size - self._pos, 0))

@@ -224,6 +224,15 @@ def test_credentials_and_signatures_are_never_shown(served: Path) -> None:
     assert missing.exit_code == 2 and "HTTP 404" in missing.stderr
 
 
+def test_a_web_page_served_as_the_archive_is_named(tmp_path: Path) -> None:
+    (tmp_path / "login.model").write_text("<!DOCTYPE html><html><body>Sign in</body></html>\n")
+    with file_server(tmp_path) as server:
+        result = run_cli("check", "--format", "json", *NO_GRAPH, f"{server.url}/login.model")
+    assert result.exit_code == 1
+    [finding] = result.only("MAR001")
+    assert "HTML" in finding["message"]
+
+
 # -- explore and repack ------------------------------------------------------------------------
 
 
