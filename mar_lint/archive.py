@@ -588,12 +588,19 @@ def member_data_offset(handle: IO[bytes], info: zipfile.ZipInfo) -> int:
     return info.header_offset + zipfile.sizeFileHeader + name_length + extra_length
 
 
-class _Window(io.RawIOBase):
-    """`length` bytes of a seekable file from `start`: a stored member read in place."""
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable file of `length()` bytes whose reads go to `fetch(start, end)`:
+    a stored member read in place (`_Window`), or a remote archive (`mar_lint.remote`)."""
 
-    def __init__(self, handle: IO[bytes], start: int, length: int) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self._handle, self._start, self._length, self._pos = handle, start, length, 0
+        self._pos = 0
+
+    def length(self) -> int:
+        raise NotImplementedError
+
+    def fetch(self, start: int, end: int) -> bytes:
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
@@ -605,19 +612,42 @@ class _Window(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._length}[whence]
-        self._pos = max(base + offset, 0)
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length()}[whence]
+        if base + offset < 0:
+            raise OSError(22, "Invalid argument: seek before the start of the file")
+        self._pos = base + offset
         return self._pos
 
-    def readinto(self, buffer: Any) -> int:
-        count = min(len(buffer), self._length - self._pos)
-        if count <= 0:
-            return 0
-        self._handle.seek(self._start + self._pos)
-        data = self._handle.read(count)
-        buffer[: len(data)] = data
+    def read(self, size: int | None = -1) -> bytes:
+        # Fetched first, then handed over: a hostile size allocates nothing before `fetch`
+        # (for a remote archive, the transfer limit) has been consulted.
+        left = max(self.length() - self._pos, 0)
+        count = left if size is None or size < 0 else min(size, left)
+        if count == 0:
+            return b""
+        data = self.fetch(self._pos, self._pos + count)
         self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
         return len(data)
+
+
+class _Window(RangeFile):
+    """`length` bytes of a seekable file from `start`: a stored member read in place."""
+
+    def __init__(self, handle: IO[bytes], start: int, length: int) -> None:
+        super().__init__()
+        self._handle, self._start, self._length = handle, start, length
+
+    def length(self) -> int:
+        return self._length
+
+    def fetch(self, start: int, end: int) -> bytes:
+        self._handle.seek(self._start + start)
+        return self._handle.read(end - start)
 
     def close(self) -> None:
         if not self.closed:

@@ -10,7 +10,6 @@ failures put into words that never show credentials.
 
 from __future__ import annotations
 
-import io
 import re
 import tempfile
 import threading
@@ -19,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from mar_lint.archive import SourceError
+from mar_lint.archive import RangeFile, SourceError
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://")
 ARCHIVE_SUFFIXES = (".model", ".mar")
@@ -306,51 +305,18 @@ class RemoteArchive:
         self.notes.append(f"{why}: the whole archive was downloaded ({size_text(got)})")
 
 
-class RemoteFile(io.RawIOBase):
+class RemoteFile(RangeFile):
     """A seekable, read-only binary file over a `RemoteArchive`: reads become range requests."""
 
     def __init__(self, archive: RemoteArchive) -> None:
         super().__init__()
         self._archive = archive
-        self._pos = 0
 
-    def readable(self) -> bool:
-        return True
+    def length(self) -> int:
+        return self._archive.size or 0
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        size = self._archive.size or 0
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: size}[whence]
-        if base + offset < 0:
-            raise OSError(22, "Invalid argument: seek before the start of the archive")
-        self._pos = base + offset
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        # Fetched first, then handed over: a hostile size allocates nothing before the
-        # transfer limit has been consulted.
-        left = max((self._archive.size or 0) - self._pos, 0)
-        count = left if size is None or size < 0 else min(size, left)
-        if count == 0:
-            return b""
-        data = self._archive.fetch(self._pos, self._pos + count)
-        self._pos += len(data)
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        size = self._archive.size or 0
-        count = min(len(buffer), max(size - self._pos, 0))
-        if count <= 0:
-            return 0
-        data = self._archive.fetch(self._pos, self._pos + count)
-        buffer[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
+    def fetch(self, start: int, end: int) -> bytes:
+        return self._archive.fetch(start, end)
 
 
 @dataclass
