@@ -30,9 +30,12 @@ _MIN_FETCH = 4 << 10
 # The end of the archive is fetched in one piece: the end record, the zip64 locator and,
 # for archives of a few dozen members, the whole central directory.
 _TAIL_FETCH = 64 << 10
-# A read that follows the previous one (a member streamed to its end) fetches ahead by up to
-# this much, so streaming costs one request per 8 MiB rather than per 1 MiB chunk.
+# A read that follows two requests in a row (a member streamed to its end) fetches ahead by up
+# to this much, so streaming costs one request per 8 MiB rather than per 1 MiB chunk.
 _READ_AHEAD = 8 << 20
+# A read that lands shortly after the last fetch (the next header after a small tensor) fetches
+# this much: headers of a run of small tensors then arrive in one request, not one each.
+_NEAR_FETCH = 64 << 10
 _CACHE_BYTES = 16 << 20  # fetched bytes kept for re-reads (headers read twice, members re-opened)
 _DOWNLOAD_CHUNK = 1 << 20
 
@@ -145,6 +148,7 @@ class RemoteArchive:
         self._local: Any = None  # the whole archive, when the server ignores ranges
         self._cache: list[tuple[int, bytes]] = []
         self._last_end = -1
+        self._follows = False  # the last request started where the one before it ended
         self._lock = threading.Lock()
 
     def __str__(self) -> str:
@@ -158,6 +162,9 @@ class RemoteArchive:
         if self.size is None:  # no size from the server: ranges cannot be asked for
             with self._lock:
                 self._download_whole("the server gives no size for the archive")
+        elif not self._cache and self._local is None and self.failure is None:
+            # The zip directory is read first, from the end; a small archive is then all here.
+            self.fetch(max(self.size - 1, 0), self.size)
         return RemoteFile(self)
 
     def close(self) -> None:
@@ -197,14 +204,19 @@ class RemoteArchive:
 
     def _request(self, start: int, end: int) -> bytes:
         """Fetch [start, end) in one request, with some bytes around it: the whole tail for a
-        read near the end, read-ahead for a read that follows the last one, at least
-        `_MIN_FETCH` otherwise; never more than the transfer budget allows."""
+        read near the end, read-ahead when streaming, `_NEAR_FETCH` for
+        one shortly after it, at least `_MIN_FETCH` otherwise; never more than the transfer
+        budget allows."""
         size = self.size
         assert size is not None
-        if start == self._last_end and end - start >= _MIN_FETCH:
+        follows = start == self._last_end
+        streaming, self._follows = follows and self._follows, follows  # two in a row
+        if streaming and end - start >= _MIN_FETCH:
             low, high = start, start + _READ_AHEAD
         elif start >= size - _TAIL_FETCH:
             low, high = max(size - _TAIL_FETCH, 0), size
+        elif 0 <= start - self._last_end < _NEAR_FETCH:
+            low, high = start, start + _NEAR_FETCH
         else:
             low, high = start, start + _MIN_FETCH
         left = max(self.options.max_transfer - self.moved, 0)
