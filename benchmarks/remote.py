@@ -136,7 +136,7 @@ def s3_part(archive: Path, repeat: int, count: int) -> None:
         body = archive.read_bytes()
         for i in range(count):
             client.put_object(Bucket="models", Key=f"zoo/m{i:03d}.model", Body=body)
-        print(f"\n{count} archives of {len(body) / 1e6:.1f} MB on moto S3; load {os.getloadavg()}")
+        print(f"\n{count} archives of {len(body):,} bytes on moto S3; load {os.getloadavg()}")
         print("| rules | `--jobs 1` (s) | `--jobs 8` (s) | speed-up | archives, exit |")
         print("|---|---:|---:|---:|---|")
         no_mxnet = ["--select", "MAR0,MAR1,MAR4,MAR6,MAR9"]
