@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Protocol
 
 from mar_lint.limits import Limits
 from mar_lint.zip_layout import Layout, MemberDataError, MemberReader, read_layout
@@ -82,6 +82,34 @@ class MemberTooLarge(MemberError):
 class MemberRefused(MemberError):
     """A member mar-lint will not read at all: a link or special file, encrypted, compressed
     with an unknown method, or declared beyond the size or ratio limits (a possible bomb)."""
+
+
+class SourceError(OSError):
+    """The bytes of an archive that is not a local file could not be fetched (the network
+    failed, or the transfer limit was reached): a fact about the source, not the archive."""
+
+
+class MemberUnavailable(MemberError):
+    """A member's bytes could not be fetched (a SourceError): nothing is known about them."""
+
+
+class ArchiveSource(Protocol):
+    """An archive that is not a local file (`mar_lint.remote.RemoteArchive`): `open` gives a
+    seekable binary file of the whole archive, whose reads may raise SourceError."""
+
+    verify_crc: bool  # False: the integrity pass reads nothing that no rule needed
+    failure: str | None  # why fetching stopped, once it has
+
+    def open(self) -> BinaryIO: ...
+
+    def close(self) -> None:
+        """Let go of what fetching kept (connections, cached bytes)."""
+
+
+def _member_error(exc: BaseException) -> MemberError:
+    if isinstance(exc, SourceError):
+        return MemberUnavailable(str(exc))
+    return MemberError(describe_read_error(exc))
 
 
 def describe_read_error(exc: BaseException) -> str:
@@ -290,10 +318,13 @@ def walk_bounded(
 class ArchiveView:
     """Read-only access to the members of one archive or model folder."""
 
-    def __init__(self, path: Path, limits: Limits | None = None) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | ArchiveSource, limits: Limits | None = None) -> None:
+        # A remote archive is read through its source's file, by the same code as a local one.
+        self.source: ArchiveSource | None = None if isinstance(path, (str, os.PathLike)) else path
+        # `path` is a Path, or the source itself (its str() is the URL reports show).
+        self.path: Any = Path(path) if self.source is None else path  # type: ignore[arg-type]
         self.limits = limits or Limits()
-        self.kind = "folder" if self.path.is_dir() else "zip"
+        self.kind = "folder" if self.source is None and self.path.is_dir() else "zip"
         self.unreadable: str | None = None  # why this is not an archive we can read (MAR001)
         # A folder the walk did not enter because it lies beyond `max_folder_depth` (MAR009).
         self.too_deep: str | None = None
@@ -316,6 +347,8 @@ class ArchiveView:
                 self.members = tuple(self._walk_folder())
             else:
                 self._open_zip()
+        except SourceError as exc:
+            self.unreadable = f"cannot fetch the archive: {exc}"
         except OSError as exc:
             self.unreadable = f"cannot read the file: {exc.strerror or exc}"
         if self.refused:
@@ -355,10 +388,14 @@ class ArchiveView:
             tail = window[-3:]
         return found
 
+    def open_file(self) -> BinaryIO:
+        """A new binary handle of the whole archive file (local or remote)."""
+        return open(self.path, "rb") if self.source is None else self.source.open()
+
     def _open_zip(self) -> None:
-        with open(self.path, "rb") as handle:
+        with self.open_file() as handle:
             head = handle.read(512)
-            size = os.fstat(handle.fileno()).st_size
+            size = handle.seek(0, os.SEEK_END)
             damaged = False
             try:  # the end-of-central-directory record, as zipfile itself finds it
                 end_record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
@@ -371,16 +408,18 @@ class ArchiveView:
                     self._refuse_member_count()
                     return
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = zipfile.ZipFile(self.path if self.source is None else self.open_file())
             infos = self._zip.infolist()
         except (*_READ_ERRORS, zipfile.LargeZipFile) as exc:
-            if end_record is not None or damaged:
+            if self.source is not None and self.source.failure:
+                self.unreadable = f"cannot fetch the archive: {self.source.failure}"
+            elif end_record is not None or damaged:
                 self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             else:
                 self.unreadable = sniff_format(head, size)
             return
         try:
-            with open(self.path, "rb") as handle:
+            with self.open_file() as handle:
                 self.layout = read_layout(handle, infos, self._zip.start_dir, end_record)
         except (*_READ_ERRORS, TypeError, IndexError) as exc:
             self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
@@ -446,8 +485,13 @@ class ArchiveView:
 
     def close(self) -> None:
         if self._zip is not None:
+            handle = self._zip.fp
             self._zip.close()
+            if self.source is not None and handle is not None:
+                handle.close()  # zipfile leaves a file it was given open
             self._zip = None
+        if self.source is not None:
+            self.source.close()
 
     def __enter__(self) -> ArchiveView:
         return self
@@ -527,14 +571,33 @@ class ArchiveView:
         try:
             if self._zip is not None and self.layout is not None:
                 start = self.layout.placements[member.index].data_start
-                raw: IO[bytes] = MemberReader(open(self.path, "rb"), member.info, start)  # type: ignore[arg-type]
+                raw: IO[bytes] = MemberReader(self.open_file(), member.info, start)  # type: ignore[arg-type]
             else:
                 # O_NONBLOCK: a file swapped for a named pipe after listing must not hang us.
                 flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                 raw = os.fdopen(os.open(self.path / member.name, flags), "rb")
         except (*_READ_ERRORS, RuntimeError) as exc:
-            raise MemberError(describe_read_error(exc)) from exc
+            raise _member_error(exc) from exc
         return _MemberStream(raw)  # type: ignore[return-value]
+
+    def seekable_stream(self, member: Member) -> IO[bytes] | None:
+        """A seekable stream of a stored zip member's bytes, for readers that skip most of
+        them (the params header walk of a remote archive); None for other members. Its CRC
+        is never checked: it is not read to its end."""
+        reason = self.refusal(member)
+        if reason:
+            raise MemberRefused(f"{member.name} {reason}")
+        info = member.info
+        if (
+            self._zip is None
+            or self.layout is None
+            or info is None
+            or info.compress_type != zipfile.ZIP_STORED
+        ):
+            return None
+        start = self.layout.placements[member.index].data_start
+        handle = self.open_file()
+        return _MemberStream(_Window(handle, start, info.compress_size))  # type: ignore[return-value]
 
     def read(self, member: Member, limit: int) -> bytes:
         """All bytes of a member of at most `limit` bytes; read once, kept for later callers."""
@@ -549,6 +612,8 @@ class ArchiveView:
                 data = handle.read(limit + 1)
         except MemberRefused:
             raise
+        except MemberUnavailable as exc:  # not read: nothing to record about the member
+            raise MemberUnavailable(f"{member.name} could not be fetched: {exc}") from exc
         except MemberError as exc:
             self.read_results[member.index] = str(exc)
             raise MemberError(f"{member.name} is corrupt: {exc}") from exc
@@ -583,8 +648,12 @@ class ArchiveView:
         if self._verified:
             return self.read_results
         self._verified = True
+        if self.source is not None and not self.source.verify_crc:
+            return self.read_results  # a remote check reads only what the rules need
         budget = self.limits.max_total_bytes
         for member in self.files:
+            if self.source is not None and self.source.failure:
+                break  # nothing more can be fetched
             if member.index in self.read_results or self.refusal(member):
                 continue
             budget -= member.size
@@ -609,12 +678,86 @@ class ArchiveView:
                     count += len(chunk)
                     if sink is not None:
                         sink.write(chunk)
+        except MemberUnavailable as exc:
+            return f"could not be fetched: {exc}"  # says nothing about the member: not recorded
         except MemberError as exc:
             problem = str(exc)
         if problem is None and count != member.size:
             problem = f"holds {count:,} bytes where {member.size:,} are declared"
         self.read_results[member.index] = problem
         return problem
+
+    def unverified(self) -> list[Member]:
+        """The regular members that were never read to their end (their CRC-32 unchecked),
+        besides those refused: after a remote check without --verify-crc, most of the bytes."""
+        return [m for m in self.files if m.index not in self.read_results and not self.refusal(m)]
+
+
+class RangeFile(io.RawIOBase):
+    """A read-only, seekable file of `length()` bytes whose reads go to `fetch(start, end)`:
+    a stored member read in place (`_Window`), or a remote archive (`mar_lint.remote`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._pos = 0
+
+    def length(self) -> int:
+        raise NotImplementedError
+
+    def fetch(self, start: int, end: int) -> bytes:
+        raise NotImplementedError
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.length()}[whence]
+        if base + offset < 0:
+            raise OSError(22, "Invalid argument: seek before the start of the file")
+        self._pos = base + offset
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        # Fetched first, then handed over: a hostile size allocates nothing before `fetch`
+        # (for a remote archive, the transfer limit) has been consulted.
+        left = max(self.length() - self._pos, 0)
+        count = left if size is None or size < 0 else min(size, left)
+        if count == 0:
+            return b""
+        data = self.fetch(self._pos, self._pos + count)
+        self._pos += len(data)
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Window(RangeFile):
+    """`length` bytes of a seekable file from `start`: a stored member read in place."""
+
+    def __init__(self, handle: IO[bytes], start: int, length: int) -> None:
+        super().__init__()
+        self._handle, self._start, self._length = handle, start, length
+
+    def length(self) -> int:
+        return self._length
+
+    def fetch(self, start: int, end: int) -> bytes:
+        self._handle.seek(self._start + start)
+        return self._handle.read(end - start)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._handle.close()
+        super().close()
 
 
 class _MemberStream(io.BufferedIOBase):
@@ -634,9 +777,22 @@ class _MemberStream(io.BufferedIOBase):
         except MemberDataError as exc:
             raise MemberError(str(exc)) from exc
         except _READ_ERRORS as exc:
-            raise MemberError(describe_read_error(exc)) from exc
+            raise _member_error(exc) from exc
 
     read1 = read  # type: ignore[assignment]
+
+    def seekable(self) -> bool:
+        return isinstance(self._raw, _Window)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if not self.seekable():
+            raise io.UnsupportedOperation("seek")
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        if not self.seekable():
+            raise io.UnsupportedOperation("tell")
+        return self._raw.tell()
 
     def close(self) -> None:
         if not self.closed:

@@ -400,7 +400,7 @@ def _copy_raw(view: ArchiveView, member: Member, name: str, out: zipfile.ZipFile
         source.file_size,
     )
     zip64 = max(info.file_size, info.compress_size) > zipfile.ZIP64_LIMIT
-    with open(view.path, "rb") as handle:
+    with view.open_file() as handle:
         handle.seek(view.layout.placements[member.index].data_start)  # type: ignore[arg-type]
         fp = out.fp
         assert fp is not None

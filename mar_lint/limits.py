@@ -37,6 +37,8 @@ class Limits:
     # Address-space limit of mar-lint's own process (POSIX only), a backstop behind every cap
     # above: breaching it is a MAR904 finding on that archive, and the run goes on.
     memory: int = 2 * GiB
+    max_transfer: int = 64 * MiB  # bytes moved over the network for one remote archive
+    remote_timeout: float = 30.0  # seconds to connect, and between two bytes of an answer
 
 
 @contextmanager

@@ -29,6 +29,7 @@ from mar_lint.archive import (
     Member,
     MemberError,
     MemberTooLarge,
+    MemberUnavailable,
     unsafe_path_reason,
 )
 from mar_lint.config import Settings
@@ -427,19 +428,33 @@ class ModelView(ArchiveView):
 
     @cached_property
     def params(self) -> ParamsIndex | ParamsError | None:
-        """The params file's tensor index, from one streaming pass over the member."""
+        """The params file's tensor index, from one streaming pass over the member; for a
+        remote archive read without --verify-crc, from header to header (payloads skipped).
+        None when there is no params file, or its bytes could not be fetched."""
         member = self.model_file("Parameters")
         if member is None:
             return None
+        skip = self.source is not None and not self.source.verify_crc
         try:
-            with self.stream(member) as handle:
-                index = read_params_index(handle, member.size, max_tensors=self.limits.max_tensors)
+            seekable = self.seekable_stream(member) if skip else None
+            if skip and seekable is None and member.compressed_size > self.limits.max_transfer // 2:
+                return None  # compressed: only inflating the whole member reaches its headers
+            with seekable or self.stream(member) as handle:
+                index = read_params_index(
+                    handle,
+                    member.size,
+                    max_tensors=self.limits.max_tensors,
+                    seek_payloads=bool(seekable),
+                )
         except ParamsError as exc:
             return exc
+        except MemberUnavailable:
+            return None  # the engine reports why reading stopped
         except (MemberError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             self.read_results[member.index] = str(exc)
             return ParamsError(f"cannot read the member: {exc}", 0)
-        self.read_results[member.index] = None  # read to its end: the CRC held
+        if not seekable:
+            self.read_results[member.index] = None  # read to its end: the CRC held
         return index
 
 

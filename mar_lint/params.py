@@ -4,7 +4,8 @@ Why a pure-Python walker instead of `mx.nd.load`: MXNet trusts every count and l
 header, so a corrupt or hostile file makes it allocate terabytes (`std::bad_alloc`) or read past a
 stack buffer before it reports anything. This reader checks each count against the bytes that are
 left *before* it reads or allocates, skips payloads in bounded chunks, and only ever calls
-`stream.read(n)`, so it works on a forward-only `zipfile` member and never needs mxnet or numpy.
+`stream.read(n)`, so it works on a forward-only `zipfile` member and never needs mxnet or numpy;
+asked to (`seek_payloads`), it seeks past the payloads of a seekable stream instead.
 
 Layout (docs: reference/formats.md section 5; behaviour checked against mxnet 1.9.1)::
 
@@ -18,6 +19,7 @@ failed.
 
 from __future__ import annotations
 
+import io
 import struct
 import typing
 from dataclasses import dataclass, replace
@@ -131,9 +133,13 @@ class _Cursor:
     `where` names the part being read ("record 3 of 10") so every error can say where it is.
     """
 
-    def __init__(self, stream: typing.BinaryIO, size: int | None, max_ndim: int) -> None:
+    def __init__(
+        self, stream: typing.BinaryIO, size: int | None, max_ndim: int, seeks: bool = False
+    ) -> None:
         self.stream = stream
         self.size = size
+        # Skip payloads by seeking (a remote archive then moves the headers only).
+        self.seeks = seeks and size is not None
         self.max_ndim = max_ndim
         self.pos = 0
         self.where = "the file header"
@@ -182,8 +188,13 @@ class _Cursor:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt), what))
 
     def skip(self, n: int, what: str) -> None:
-        """Read and discard `n` bytes; a zip member is thereby still CRC-checked at its end."""
+        """Read and discard `n` bytes; a zip member is thereby still CRC-checked at its end.
+        A seekable stream seeks past them instead (`check_fits` has shown they exist)."""
         self.check_fits(n, what)
+        if self.seeks:
+            self.stream.seek(n, io.SEEK_CUR)
+            self.pos += n
+            return
         start, left = self.pos, n
         while left:
             part = self.stream.read(min(left, _CHUNK))
@@ -195,6 +206,11 @@ class _Cursor:
 
     def drain(self) -> int:
         """Count the bytes up to EOF (MXNet ignores them; reading them completes the CRC)."""
+        if self.seeks:
+            total = self.remaining() or 0
+            self.stream.seek(total, io.SEEK_CUR)
+            self.pos += total
+            return total
         total = 0
         while part := self.stream.read(_CHUNK):
             total += len(part)
@@ -398,15 +414,18 @@ def read_params_index(
     max_tensors: int = 1_000_000,
     max_ndim: int = 32,
     max_name_bytes: int = 65_536,
+    seek_payloads: bool = False,
 ) -> ParamsIndex:
     """Index the records of an MXNet `.params` stream, reading it once, front to back.
 
     `size` (the total byte count, when known) lets every header count be checked against the
     bytes left before anything is read; without it the `max_*` limits and EOF bound the work.
+    `seek_payloads` (with `size`): seek past each payload instead of reading it, on a stream
+    whose every seek is cheap (its CRC, if any, is then never checked).
     Raises `ParamsError` for anything MXNet could not load as an NDArray list, except dtypes
     8-11 (returned by name so callers can report them) and duplicate names.
     """
-    cur = _Cursor(stream, size, max_ndim)
+    cur = _Cursor(stream, size, max_ndim, seek_payloads)
     n_arrays = _read_header(cur)
     left = cur.remaining()
     if left is not None and n_arrays > left // _MIN_RECORD_BYTES:

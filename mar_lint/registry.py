@@ -158,6 +158,32 @@ ENGINE_RULES = (
         "`[limits] memory` only for archives you trust.",
         None,
     ),
+    Rule(
+        "MAR910",
+        "remote-unverified",
+        Severity.INFO,
+        "a remote archive was checked without reading every byte; the finding says what",
+        "A remote check reads only what the rules need (the zip directory, the JSON members,\n"
+        "the service file, the params headers), so a 550 MB archive costs well under 1 MB.\n"
+        "The CRC-32 of the members no rule read, and the weights between the params headers,\n"
+        "were not verified: damage there goes unseen. The finding also says when a server\n"
+        "ignored range requests and the archive was downloaded whole.\n\n"
+        "Fix: nothing, if that is enough; `--verify-crc` reads every byte once.",
+        None,
+    ),
+    Rule(
+        "MAR911",
+        "remote-read-failed",
+        Severity.ERROR,
+        "reading a remote archive stopped: transfer limit, timeout, server error or truncation",
+        "The archive could not be read to the end of what the rules need: the --max-transfer\n"
+        "limit was reached (a hostile or huge archive), the server stopped answering within\n"
+        "--timeout, answered with an error, or cut a response short. The rules that needed the\n"
+        "missing bytes could not run, so the archive is not known to be good.\n\n"
+        "Fix: raise `--max-transfer` or `--timeout` if the archive is large or the link slow;\n"
+        "otherwise fix the server or check a local copy.",
+        None,
+    ),
 )
 
 

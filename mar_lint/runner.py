@@ -8,11 +8,12 @@ import multiprocessing
 import multiprocessing.util
 import os
 import traceback
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mar_lint.archive import ArchiveSource
 from mar_lint.config import Settings
 from mar_lint.findings import Finding, Problem, Severity
 from mar_lint.limits import memory_backstop, memory_error_message
@@ -94,22 +95,30 @@ class Checker:
         message: str,
         hint: str | None = None,
         ignored: tuple[str, ...] = (),
+        unless_ignored: bool = False,
         always: bool = False,
     ) -> None:
         """Record a finding of the engine's own (9xx), unless the user deselected that code;
-        `always`: even then (the archive was not fully checked: it must not pass as clean)."""
+        `unless_ignored`: also when not selected, unless ignored (failing closed); `always`:
+        even then (the archive was not fully checked: it must not pass as clean)."""
         engine_rule = self.registry.get(code)
         if engine_rule is None:
             return
-        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
+        wanted = self.settings.selects(code) or (
+            unless_ignored and not code.startswith(self.settings.ignore)
+        )
+        if not always and (not wanted or code.startswith(ignored)):
             return
         report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
 
-    def check(self, path: Path, open_view: ModelView | None = None) -> ArchiveReport:
-        """Check the archive at `path`; `open_view`, a view of it made with this checker's
-        settings and sandbox, is checked instead of opening it again (its owner closes it)."""
+    def check(
+        self, path: Path | ArchiveSource, open_view: ModelView | None = None
+    ) -> ArchiveReport:
+        """Check the archive at `path` (or a remote one); `open_view`, a view of it made with
+        this checker's settings and sandbox, is checked instead of opening it again (its owner
+        closes it)."""
         report = ArchiveReport(str(path))
-        ignored = self.settings.ignored_at(path)  # per-path ignores: those rules do not even run
+        ignored = self.settings.ignored_at(str(path))  # per-path ignores: those rules never run
         for failure in self.registry.failures:
             message = f"plugin {failure.origin}: {failure.message}"
             self.add_engine_finding(report, "MAR903", message, ignored=ignored)
@@ -139,6 +148,11 @@ class Checker:
                         self.add_engine_finding(report, "MAR901", message, ignored=ignored)
                 if view.mms_release is not None:
                     report.mms_release = view.mms_release[0]
+                if view.source is not None:
+                    for code, message, hint in remote_notes(view):
+                        # A read that stopped fails the run whatever was selected.
+                        forced = code == "MAR911"
+                        self.add_engine_finding(report, code, message, hint, ignored, forced)
         except MemoryError:
             # The backstop (memory_backstop) caught what no cap foresaw: this archive ends here
             # as a finding, and the view and everything it read are freed for the next one.
@@ -179,15 +193,57 @@ class Checker:
 _COUNTED_PAST_CAP = 20
 
 
+def remote_notes(view: ModelView) -> Iterator[tuple[str, str, str | None]]:
+    """The engine's findings about how a remote archive was read: (code, message, hint)."""
+    source = view.source
+    assert source is not None
+    if source.failure and not view.unreadable:  # an unreadable archive is MAR001's finding
+        hint = "raise --max-transfer or --timeout, or check a local copy"
+        yield "MAR911", f"reading stopped: {source.failure}", hint
+    said = list(getattr(source, "notes", []))
+    unverified = view.unverified() if not source.failure else []
+    if unverified:
+        size = sum(m.size for m in unverified)
+        said.append(
+            f"the CRC-32 of {len(unverified)} of {len(view.files)} members ({size:,} bytes) "
+            "was not verified"
+        )
+    params = view.model_file("Parameters")
+    if params is not None and params in unverified:
+        if view.params is None:
+            said.append(
+                f"the weights ({params.compression}, {params.compressed_size:,} bytes) were "
+                "not read: only inflating all of them reaches their headers"
+            )
+        else:
+            said.append("the weights were read from header to header, their payloads skipped")
+    if said:
+        yield (
+            "MAR910",
+            "; ".join(said),
+            "--verify-crc reads every byte once" if unverified else None,
+        )
+
+
 def check_all(
-    registry: Registry, settings: Settings, targets: Sequence[Path], jobs: int = 1
+    registry: Registry,
+    settings: Settings,
+    targets: Sequence[Path | ArchiveSource],
+    jobs: int = 1,
+    on_done: Callable[[], None] | None = None,
 ) -> list[ArchiveReport]:
     """Reports for `targets`, in their order. With `jobs` > 1 the archives are shared among
-    that many processes, each with its own Checker and sandbox (0: one per CPU)."""
+    that many processes, each with its own Checker and sandbox (0: one per CPU); remote
+    archives among that many threads of one process instead, since they mostly wait for the
+    network. `on_done` is called as each archive is done (a progress bar)."""
     jobs = min(jobs or os.cpu_count() or 1, len(targets))
-    if jobs <= 1:
+    done = on_done or (lambda: None)
+    if jobs <= 1 or any(not isinstance(target, Path) for target in targets):
         with memory_backstop(settings.limits.memory), Checker(registry, settings) as checker:
-            return [checker.check(target) for target in targets]
+            if jobs <= 1:
+                return [_then(checker.check(target), done) for target in targets]
+            with ThreadPoolExecutor(jobs) as threads:
+                return list(threads.map(lambda t: _then(checker.check(t), done), targets))
     # Small chunks keep the processes evenly busy when one archive is much slower.
     chunk = max(1, len(targets) // (jobs * 8))
     # fork: a worker inherits this process's import path, already without the working folder;
@@ -197,7 +253,12 @@ def check_all(
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_worker, initargs=(settings,)
     ) as pool:
-        return list(pool.map(_check_in_worker, targets, chunksize=chunk))
+        return [_then(r, done) for r in pool.map(_check_in_worker, targets, chunksize=chunk)]
+
+
+def _then(report: ArchiveReport, done: Callable[[], None]) -> ArchiveReport:
+    done()
+    return report
 
 
 _worker_checker: Checker | None = None

@@ -75,9 +75,14 @@ class Sandbox:
         self._child: subprocess.Popen[bytes] | None = None
         self._folder: str | None = None  # the child's private working folder
         self._stderr: collections.deque[bytes] = collections.deque(maxlen=64)
+        self._turn = threading.Lock()  # threads checking remote archives share one child
 
     def run(self, task: str, **payload: Any) -> dict[str, Any]:
         """Send one task to the child and return its answer, or raise SandboxFailure."""
+        with self._turn:
+            return self._run(task, payload)
+
+    def _run(self, task: str, payload: dict[str, Any]) -> dict[str, Any]:
         child = self._ensure_child()
         request = json.dumps({"task": task, "payload": payload}).encode() + b"\n"
         try:

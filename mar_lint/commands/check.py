@@ -25,6 +25,7 @@ from mar_lint.config import (
 )
 from mar_lint.findings import Severity
 from mar_lint.registry import Registry, load_registry
+from mar_lint.remote import Remote, RemoteArchive, RemoteOptions, Unreachable, is_remote
 from mar_lint.reporters import FORMATS, reporter
 from mar_lint.runner import check_all
 
@@ -39,6 +40,86 @@ class ConfigurationError(click.ClickException):
     """A bad configuration file is a usage error: exit 2, like a bad option."""
 
     exit_code = 2
+
+
+class UnreachableTarget(click.ClickException):
+    """A remote target that cannot be reached is a usage error, like a missing path: exit 2."""
+
+    exit_code = 2
+
+
+class TargetType(click.ParamType):
+    """A local path that exists, or an `http://`, `https://` or `s3://` URL (kept as text)."""
+
+    name = "path|url"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path | str:
+        if isinstance(value, str) and is_remote(value):
+            return value
+        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)  # type: ignore[no-any-return]
+
+
+class ByteSize(click.ParamType):
+    """A byte count: 1048576, 512KiB, 64MiB, 1GiB (or KB/MB/GB, also powers of 1024)."""
+
+    name = "size"
+    _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> int:
+        if isinstance(value, int):
+            return value
+        found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?\s*", str(value), re.IGNORECASE)
+        if not found or float(found[1]) <= 0:
+            self.fail(f"{value!r} is not a size like 64MiB", param, ctx)
+        return int(float(found[1]) * self._UNITS[found[2].lower()])
+
+
+def remote_options(command: Any) -> Any:
+    """The options of commands that read remote archives."""
+    for option in reversed(
+        (
+            click.option(
+                "--verify-crc",
+                is_flag=True,
+                help="Remote archives: read every byte and check every CRC-32 "
+                "(moves each archive once).",
+            ),
+            click.option(
+                "--max-transfer",
+                type=ByteSize(),
+                help="Remote archives: move at most this much each [default: 64MiB].",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True),
+                help="Remote archives: seconds to wait for a connection or the next byte "
+                "[default: 30].",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def remote_session(settings: Settings, verify_crc: bool) -> Remote:
+    limits = settings.limits
+    return Remote(RemoteOptions(limits.max_transfer, limits.remote_timeout, verify_crc))
+
+
+def resolve_targets(paths: Iterable[Path | str], remote: Remote) -> list[Path | RemoteArchive]:
+    """What `paths` name, in order: local archives and model folders (see find_targets), and
+    remote archives (a URL, or every archive under an S3 prefix). A remote target that cannot
+    be reached is a usage error."""
+    targets: list[Path | RemoteArchive] = []
+    for path in paths:
+        if isinstance(path, Path):
+            targets.extend(find_targets([path]))
+            continue
+        try:
+            targets.extend(remote.resolve(path))
+        except Unreachable as exc:
+            raise UnreachableTarget(str(exc)) from None
+    return list(dict.fromkeys(targets))
 
 
 def model_folder_of(path: Path) -> Path | None:
@@ -133,6 +214,13 @@ def command_line_settings(
         changes["fail_on"] = Severity(options["fail_on"])
     if options.get("engine"):
         changes["engine"] = options["engine"]
+    limits = {
+        name: options[option]
+        for option, name in (("max_transfer", "max_transfer"), ("timeout", "remote_timeout"))
+        if options.get(option) is not None
+    }
+    if limits:
+        changes["limits"] = dataclasses.replace(file_settings.limits, **limits)
     return dataclasses.replace(file_settings, **changes)
 
 
@@ -155,7 +243,7 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=TargetType())
 @click.option(
     "--config",
     "config_file",
@@ -208,10 +296,11 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
     type=click.IntRange(min=0),
     default=1,
     show_default=True,
-    help="Check archives in this many processes (0: one per CPU).",
+    help="Check archives in this many processes (0: one per CPU); remote ones in threads.",
 )
+@remote_options
 def check(
-    paths: tuple[Path, ...],
+    paths: tuple[Path | str, ...],
     config_file: Path | None,
     output_format: str | None,
     output_file: Path | None,
@@ -219,23 +308,19 @@ def check(
     statistics_wanted: bool,
     quiet: bool,
     jobs: int,
+    verify_crc: bool,
     **options: Any,
 ) -> None:
-    """Check archives (.model files) and model folders; folders are searched for both."""
+    """Check archives (.model files) and model folders; folders are searched for both.
+    https://, http:// and s3:// archives are read in place; s3://bucket/prefix/ checks every
+    archive under the prefix."""
     registry = load_registry()
     settings = resolve_settings(registry, config_file, **options)
-    targets = list(dict.fromkeys(find_targets(paths)))
-    if not targets and all(path.is_file() for path in paths):
-        # Only loose model files, as pre-commit passes them: nothing wrong, nothing to check.
-        click.echo("mar-lint: nothing to check: the files are in no model folder", err=True)
-        sys.exit(0)
-    if not targets:
-        raise click.UsageError(
-            f"no {' or '.join(ARCHIVE_SUFFIXES)} archives or model folders found"
-        )
+    with remote_session(settings, verify_crc) as remote:
+        targets = resolve_targets(paths, remote)
+        reports = _check_targets(registry, settings, targets, paths, output_format, jobs)
     if output_format is None:
         output_format = "github" if os.environ.get("GITHUB_ACTIONS") else "text"
-    reports = check_all(registry, settings, targets, jobs)
     with destination(output_file) as stream:
         if output_format == "text":
             from mar_lint.reporters import text_report
@@ -251,3 +336,32 @@ def check(
         statistics.render(reports, sys.stderr if machine_on_stdout else sys.stdout)
     failed = any(settings.fails(f.severity) for r in reports for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)
+
+
+def _check_targets(
+    registry: Registry,
+    settings: Settings,
+    targets: list[Path | RemoteArchive],
+    paths: tuple[Path | str, ...],
+    output_format: str | None,
+    jobs: int,
+) -> list[Any]:
+    if not targets and all(isinstance(path, Path) and path.is_file() for path in paths):
+        # Only loose model files, as pre-commit passes them: nothing wrong, nothing to check.
+        click.echo("mar-lint: nothing to check: the files are in no model folder", err=True)
+        sys.exit(0)
+    if not targets:
+        raise click.UsageError(
+            f"no {' or '.join(ARCHIVE_SUFFIXES)} archives or model folders found"
+        )
+    remote = sum(isinstance(t, RemoteArchive) for t in targets)
+    if remote < 2 or not sys.stderr.isatty():
+        return check_all(registry, settings, targets, jobs)
+    # A run over a listing can take a while: show it advancing (on a terminal only).
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("checking"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as progress:
+        task = progress.add_task("checking", total=len(targets))
+        return check_all(registry, settings, targets, jobs, lambda: progress.advance(task))

@@ -30,7 +30,14 @@ from rich.text import Text
 
 from mar_lint import explore as shown
 from mar_lint.archive import Member
-from mar_lint.commands.check import ENGINE_OPTION, resolve_settings
+from mar_lint.commands.check import (
+    ENGINE_OPTION,
+    TargetType,
+    remote_options,
+    remote_session,
+    resolve_settings,
+    resolve_targets,
+)
 from mar_lint.extract import extract
 from mar_lint.graphviz import (
     DOT_SUFFIXES,
@@ -75,7 +82,7 @@ def progress_bar(
 
 
 @click.command()
-@click.argument("archive", type=click.Path(exists=True, path_type=Path))
+@click.argument("archive", type=TargetType())
 @click.option(
     "--format",
     "output_format",
@@ -106,8 +113,9 @@ def progress_bar(
     help="Draw the network: FILE.dot, or .svg/.png/.pdf with Graphviz installed.",
 )
 @ENGINE_OPTION
+@remote_options
 def explore(
-    archive: Path,
+    archive: Path | str,
     output_format: str,
     member_name: str | None,
     extract_dir: Path | None,
@@ -115,9 +123,12 @@ def explore(
     flatten: bool,
     graph_file: Path | None,
     engine: str | None,
+    verify_crc: bool,
+    **remote: Any,
 ) -> None:
-    """Show what is inside an archive or model folder: members, manifest, signature, graph,
-    weights, service outline, labels and the check summary."""
+    """Show what is inside an archive or model folder (or an https://, http:// or s3://
+    archive): members, manifest, signature, graph, weights, service outline, labels and the
+    check summary."""
     if (force or flatten) and extract_dir is None:
         raise click.UsageError("--force and --flatten go with --extract DIR")
     if graph_file is not None and graph_file.suffix.lower() not in (
@@ -127,7 +138,15 @@ def explore(
             f"use a {', '.join(DOT_SUFFIXES + RENDERED_SUFFIXES)} file name", param_hint="--graph"
         )
     registry = load_registry()
-    settings = resolve_settings(registry, None, engine=engine)
+    settings = resolve_settings(registry, None, engine=engine, **remote)
+    if isinstance(archive, str):
+        with remote_session(settings, verify_crc) as session:
+            found = resolve_targets([archive], session)
+        if len(found) != 1:
+            raise click.BadParameter(
+                f"{archive} names {len(found)} archives; explore one", param_hint="ARCHIVE"
+            )
+        archive = found[0]  # type: ignore[assignment]
     as_json = output_format == "json"
     console = Console(file=sys.stdout, highlight=False)
     interactive = not as_json and sys.stdout.isatty() and console.is_interactive

@@ -15,7 +15,15 @@ from typing import Any
 
 import click
 
-from mar_lint.commands.check import ENGINE_OPTION, find_targets, resolve_settings
+from mar_lint.archive import SourceError
+from mar_lint.commands.check import (
+    ENGINE_OPTION,
+    TargetType,
+    remote_options,
+    remote_session,
+    resolve_settings,
+    resolve_targets,
+)
 from mar_lint.findings import Finding
 from mar_lint.fixer import (
     UNSAFE_HELD,
@@ -29,6 +37,7 @@ from mar_lint.fixer import (
 )
 from mar_lint.model import ModelView
 from mar_lint.registry import load_registry
+from mar_lint.remote import RemoteArchive
 from mar_lint.reporters import text_report
 from mar_lint.runner import Checker
 
@@ -101,7 +110,7 @@ def _output_view(
 
 
 def _target(
-    source: Path, output: Path | None, in_place: bool, diff: bool, force: bool
+    source: Path | RemoteArchive, output: Path | None, in_place: bool, diff: bool, force: bool
 ) -> Path | None:
     """Where the result goes (None with --diff), or a usage error."""
     if diff:
@@ -111,9 +120,11 @@ def _target(
     if in_place == (output is not None):
         raise click.UsageError("give either -o OUT or --in-place (or --diff)")
     if in_place:
+        if not isinstance(source, Path):
+            raise click.UsageError(f"{source} is remote: write a local copy with -o OUT")
         return source
     assert output is not None
-    if output.exists() and output.resolve() == source.resolve():
+    if isinstance(source, Path) and output.exists() and output.resolve() == source.resolve():
         raise click.UsageError("-o is the input itself: use --in-place")
     if output.is_dir():
         raise click.UsageError(f"-o {output} is a folder; name the archive to write")
@@ -130,7 +141,7 @@ def _target(
     metavar="IN...",
     nargs=-1,
     required=True,
-    type=click.Path(exists=True, path_type=Path),
+    type=TargetType(),
 )
 @click.option(
     "-o",
@@ -162,24 +173,28 @@ def _target(
 @click.option("--mms-version", help="Target MMS release (default: the manifest's own).")
 @click.option("--mxnet-version", help="Target MXNet release (default: the installed mxnet).")
 @ENGINE_OPTION
+@remote_options
 def repack(
-    sources: tuple[Path, ...],
+    sources: tuple[Path | str, ...],
     output: Path | None,
     in_place: bool,
     diff: bool,
     unsafe_fixes: bool,
     force: bool,
     config_file: Path | None,
+    verify_crc: bool,
     **options: Any,
 ) -> None:
     """Apply the fixes of the findings in each IN (an archive or a model folder): safe fixes,
     and unsafe ones with --unsafe-fixes. Several INs need --in-place or --diff (pre-commit
-    passes every staged archive at once). Exit 1 when something changed or would change."""
-    targets = list(dict.fromkeys(find_targets(sources)))
-    if len(targets) > 1 and output is not None:
-        raise click.UsageError("-o names one output: give one IN, or use --in-place")
+    passes every staged archive at once). Exit 1 when something changed or would change.
+    An https://, http:// or s3:// IN is read in place and written to a local -o OUT."""
     registry = load_registry()
     settings = resolve_settings(registry, config_file, fail_on=None, **options)
+    with remote_session(settings, verify_crc) as remote:
+        targets = resolve_targets(sources, remote)
+    if len(targets) > 1 and output is not None:
+        raise click.UsageError("-o names one output: give one IN, or use --in-place")
     changed = False
     with Checker(registry, settings) as checker:
         for source in targets:
@@ -189,7 +204,12 @@ def repack(
 
 
 def _repack_one(
-    source: Path, target: Path | None, checker: Checker, *, diff: bool, unsafe: bool
+    source: Path | RemoteArchive,
+    target: Path | None,
+    checker: Checker,
+    *,
+    diff: bool,
+    unsafe: bool,
 ) -> bool:
     """Repack one archive or model folder; True when it changed (or would, with --diff), or
     when it cannot be read at all."""
@@ -244,3 +264,5 @@ def _write(view: ModelView, plan: Plan, target: Path, in_place: bool) -> Written
         return write_archive(view, plan, target)
     except FixError as exc:
         raise WriteError(str(exc)) from exc
+    except SourceError as exc:  # a remote source stopped answering, or its limit was reached
+        raise WriteError(f"cannot read {view.path}: {exc}; nothing written") from exc

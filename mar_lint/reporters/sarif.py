@@ -49,6 +49,8 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
 
 
 def artifact_uri(path: str) -> str:
+    if "://" in path:  # a remote archive: its URL (already without credentials) is the URI
+        return quote(path, safe="/:@%")
     where = Path(path)
     return where.as_uri() if where.is_absolute() else quote(where.as_posix(), safe="/")
 
