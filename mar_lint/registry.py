@@ -4,13 +4,20 @@ A rule is a function from the model view to problems, wrapped by `@rule` with it
 kebab-case name, its default severity and a one-line summary; its docstring explains why it
 matters and how to fix it (`mar-lint rule CODE` prints it). Rules come in through the
 `mar_lint.rules` entry-point group, built-in ones included, so there is one way in: an entry
-point names a module (every `Rule` at its top level counts) or a single `Rule`.
+point names a module (every `Rule` it defines at its top level counts) or a single `Rule`.
+
+The built-in rules fail closed: when a module of `mar_lint_rules` is not registered (a source
+checkout on PYTHONPATH, a bundle without package metadata, an editable install older than a
+new rule module) or does not import, `load_registry` raises `RulesUnavailable` instead of
+returning a registry that would pass every archive.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
+import pkgutil
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -33,6 +40,7 @@ else:  # pragma: no cover - Python 3.9
 
 
 ENTRY_POINT_GROUP = "mar_lint.rules"
+BUILTIN_PACKAGE = "mar_lint_rules"  # the repository's rules/ folder, as installed
 CODE_PATTERN = re.compile(r"^[A-Z]{2,8}[0-9]{3,4}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -129,22 +137,70 @@ class Registry:
         return next((r for r in self.rules if r.code == code), None)
 
 
+class RulesUnavailable(Exception):
+    """The built-in rules cannot all be loaded: checking would pass archives it never judged."""
+
+
+def defined_in(rule: Rule, module: ModuleType) -> bool:
+    """Whether the rule's check is defined in `module` or one of its submodules: a rule one
+    module imports from another is the other module's, and registers once, there."""
+    defining = getattr(rule.check, "__module__", None) or ""
+    return defining == module.__name__ or defining.startswith(module.__name__ + ".")
+
+
 def rules_in(target: object, origin: str) -> Iterator[Rule]:
-    """The rules an entry point provides: a Rule, or every Rule at a module's top level."""
+    """The rules an entry point provides: a Rule, or every Rule a module defines (itself or in
+    its submodules) at its top level."""
     if isinstance(target, Rule):
         yield target
     elif isinstance(target, ModuleType):
         for value in vars(target).values():
-            if isinstance(value, Rule):
+            if isinstance(value, Rule) and defined_in(value, target):
                 yield value
     else:
         raise TypeError(f"{origin} points at {type(target).__name__}, not a module or a Rule")
 
 
+def builtin_modules() -> set[str]:
+    """The built-in rule modules that are there to load (not what the metadata says)."""
+    try:
+        package = importlib.import_module(BUILTIN_PACKAGE)
+    except ImportError as exc:
+        raise RulesUnavailable(
+            f"the built-in rules ({BUILTIN_PACKAGE}) cannot be imported: {exc}"
+        ) from exc
+    return {
+        f"{BUILTIN_PACKAGE}.{found.name}"
+        for found in pkgutil.iter_modules(package.__path__)
+        if not found.name.startswith("_")
+    }
+
+
+def check_builtins_loaded(loaded: set[str], failures: list[PluginFailure]) -> None:
+    """Raise RulesUnavailable unless every built-in rule module loaded through its entry point."""
+    expected = builtin_modules()
+    if not expected:
+        raise RulesUnavailable(f"the built-in rules ({BUILTIN_PACKAGE}) hold no rule modules")
+    missing = sorted(expected - loaded)
+    if not missing:
+        return
+    why = [f.message for f in failures if f.origin.endswith(tuple(f"({m})" for m in missing))]
+    if why:
+        raise RulesUnavailable(f"built-in rules failed to load: {'; '.join(why)}")
+    raise RulesUnavailable(
+        f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not registered in the "
+        f"`{ENTRY_POINT_GROUP}` entry points of the installed package metadata "
+        f"({len(loaded)} of {len(expected)} built-in rule modules loaded): the metadata is "
+        "missing or older than the code"
+    )
+
+
 def load_registry() -> Registry:
-    """Every rule from every entry point; a plugin that fails is recorded, not fatal."""
+    """Every rule from every entry point; a plugin that fails is recorded, not fatal. Raises
+    RulesUnavailable when a built-in rule module is not registered or fails to load."""
     found: dict[str, Rule] = {r.code: r for r in ENGINE_RULES}
     failures: list[PluginFailure] = []
+    loaded_builtins: set[str] = set()
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         origin = f"{entry.name} ({entry.value})"
         try:
@@ -152,6 +208,8 @@ def load_registry() -> Registry:
         except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code
             failures.append(PluginFailure(origin, f"{type(exc).__name__}: {exc}"))
             continue
+        if entry.value.startswith(BUILTIN_PACKAGE + "."):
+            loaded_builtins.add(entry.value.split(":")[0].strip())
         for item in provided:
             if item.code in found:
                 failures.append(
@@ -161,4 +219,5 @@ def load_registry() -> Registry:
                 )
                 continue
             found[item.code] = dataclasses.replace(item, origin=origin)
+    check_builtins_loaded(loaded_builtins, failures)
     return Registry(tuple(sorted(found.values(), key=lambda r: r.code)), tuple(failures))

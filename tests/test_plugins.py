@@ -129,3 +129,24 @@ def test_plugin_that_fails_to_import_is_reported_and_builtins_still_run(broken_s
     assert "MAR903" not in codes_of(
         mar_lint(broken_site, "check", "--format", "json", "--ignore", "MAR903", str(mixed_case))
     )
+
+
+@pytest.fixture(scope="module")
+def twin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install("twin_plugin", tmp_path_factory)
+
+
+def test_a_rule_imported_into_another_module_registers_once(twin_site, mixed_case):
+    """twin_release imports twin_naming's rule: it is twin_naming's alone, not a code
+    "already provided" (MAR903)."""
+    listing = json.loads(mar_lint(twin_site, "rules", "--format", "json").stdout)
+    origins = {r["code"]: r["origin"] for r in listing if r["code"].startswith("TWIN")}
+    assert origins == {
+        "TWIN101": "twin-naming (twin_naming)",
+        "TWIN102": "twin-release (twin_release)",
+    }
+    run = mar_lint(
+        twin_site, "check", "--format", "json", "--select", "TWIN,MAR903", str(mixed_case)
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert codes_of(run) == set()  # no MAR903 about TWIN101

@@ -23,7 +23,7 @@ from mar_lint.config import (
     mxnet_version_problem,
 )
 from mar_lint.findings import Severity
-from mar_lint.registry import Registry, load_registry
+from mar_lint.registry import Registry, RulesUnavailable, load_registry
 from mar_lint.reporters import REPORTERS, statistics, text_report
 from mar_lint.runner import check_all
 
@@ -37,6 +37,23 @@ class ConfigurationError(click.ClickException):
     """A bad configuration file is a usage error: exit 2, like a bad option."""
 
     exit_code = 2
+
+
+class RulesNotLoaded(click.ClickException):
+    """The built-in rules did not load: exit 2 and check nothing, never "no problems found"."""
+
+    exit_code = 2
+
+
+def load_rules() -> Registry:
+    """The registry the commands use; a usage-level error (exit 2) when it is incomplete."""
+    try:
+        return load_registry()
+    except RulesUnavailable as exc:
+        raise RulesNotLoaded(
+            f"{exc}. Nothing was checked. Reinstall mar-lint (`pip install mar-lint`, or "
+            "`pip install -e .` in a source checkout) so its rules are registered."
+        ) from exc
 
 
 def model_folder_of(path: Path) -> Path | None:
@@ -206,7 +223,7 @@ def check(
     **options: Any,
 ) -> None:
     """Check archives (.model files) and model folders; folders are searched for both."""
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, config_file, **options)
     targets = list(dict.fromkeys(find_targets(paths)))
     if not targets and all(path.is_file() for path in paths):

@@ -31,7 +31,7 @@ from rich.text import Text
 
 from mar_lint import explore as shown
 from mar_lint.archive import Member
-from mar_lint.commands.check import resolve_settings
+from mar_lint.commands.check import load_rules, resolve_settings
 from mar_lint.extract import extract
 from mar_lint.graphviz import (
     DOT_SUFFIXES,
@@ -40,7 +40,6 @@ from mar_lint.graphviz import (
     graph_to_dot,
     write_graph,
 )
-from mar_lint.registry import load_registry
 from mar_lint.runner import ArchiveReport, Checker
 
 
@@ -123,7 +122,7 @@ def explore(
         raise click.BadParameter(
             f"use a {', '.join(DOT_SUFFIXES + RENDERED_SUFFIXES)} file name", param_hint="--graph"
         )
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, None)
     as_json = output_format == "json"
     console = Console(file=sys.stdout, highlight=False)

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from mar_lint.commands.check import find_targets, resolve_settings
+from mar_lint.commands.check import find_targets, load_rules, resolve_settings
 from mar_lint.findings import Finding
 from mar_lint.fixer import (
     UNSAFE_HELD,
@@ -28,7 +28,6 @@ from mar_lint.fixer import (
     write_folder_in_place,
 )
 from mar_lint.model import ModelView
-from mar_lint.registry import load_registry
 from mar_lint.reporters import text_report
 from mar_lint.runner import Checker
 
@@ -177,7 +176,7 @@ def repack(
     targets = list(dict.fromkeys(find_targets(sources)))
     if len(targets) > 1 and output is not None:
         raise click.UsageError("-o names one output: give one IN, or use --in-place")
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, config_file, fail_on=None, **options)
     changed = False
     with Checker(registry, settings) as checker:
