@@ -3,7 +3,13 @@ real CLI and read what a user would see."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -89,3 +95,30 @@ def spec_of(tmp_path: Path):
         return ArchiveSpec(model, **changes)
 
     return make
+
+
+@functools.cache
+def registry_unreachable() -> str | None:
+    """Why the package registry pip uses cannot be reached, or None when it can: the
+    integration steps that install from it skip with that reason instead of failing (or
+    waiting on pip's retries) offline. One quick request, asked once per session."""
+    configured = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    index = os.environ.get("PIP_INDEX_URL") or configured or "https://pypi.org/simple"
+    try:
+        with urllib.request.urlopen(index.rstrip("/") + "/setuptools/", timeout=5) as answer:
+            answer.read(1)
+    except (OSError, urllib.error.URLError) as exc:
+        return f"the package registry {index} is unreachable ({exc})"
+    return None
+
+
+def needs_registry() -> None:
+    """Skip the calling test when the package registry is unreachable."""
+    reason = registry_unreachable()
+    if reason:
+        pytest.skip(reason)
