@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from builders import ArchiveSpec, ExportedModel, mlp, tiny_cnn, zoo_model
 from click.testing import CliRunner
 
 from mar_lint.cli import main
+from mar_lint.runner import shared_sandboxes
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +27,15 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see what a user at a terminal-less shell sees, also when CI itself runs on
     GitHub Actions (which would switch the default output format)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_mxnet_sandbox() -> Iterator[None]:
+    """In-process CLI runs (run_cli, CliRunner) share one MXNet sandbox for the session
+    instead of importing MXNet once per command; tests that need their own make a Sandbox or
+    Checker with other limits, or run the CLI in a child process."""
+    with shared_sandboxes():
+        yield
 
 
 @pytest.fixture(scope="session")
