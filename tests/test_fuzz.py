@@ -362,22 +362,26 @@ class RawMember:
         }
         fields.update(self.local if which == "local" else self.central)
         name, extra = fields["name"], fields["extra"]
+        # Version needed, flags, method, time, date, CRC-32, sizes, name and extra lengths:
+        # the same fields, in the same order, in both headers.
+        shared = struct.pack(
+            "<HHHHIIIHH",
+            fields["flags"],
+            fields["method"],
+            0,
+            0x21,
+            fields["crc"] % 2**32,
+            fields["csize"] % 2**32,
+            fields["size"] % 2**32,
+            len(name),
+            len(extra),
+        )
         if which == "local":
-            head = struct.pack(
-                "<IHHHHHIIIHH",
-                0x04034B50,
-                20,
-                fields["flags"],
-                fields["method"],
-                0,
-                0x21,
-                fields["crc"] % 2**32,
-                fields["csize"] % 2**32,
-                fields["size"] % 2**32,
-                len(name),
-                len(extra),
-            )
-            return head + name + extra
+            return struct.pack("<IH", 0x04034B50, 20) + shared + name + extra
+        tail = struct.pack(
+            "<HHHII", 0, 0, 0, (fields["mode"] << 16) % 2**32, fields["offset"] % 2**32
+        )
+        return struct.pack("<IHH", 0x02014B50, 0x031E, 20) + shared + tail + name + extra
         head = struct.pack(
             "<IHHHHHHIIIHHHHHII",
             0x02014B50,
