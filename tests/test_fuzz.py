@@ -382,27 +382,6 @@ class RawMember:
             "<HHHII", 0, 0, 0, (fields["mode"] << 16) % 2**32, fields["offset"] % 2**32
         )
         return struct.pack("<IHH", 0x02014B50, 0x031E, 20) + shared + tail + name + extra
-        head = struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            0x031E,
-            20,
-            fields["flags"],
-            fields["method"],
-            0,
-            0x21,
-            fields["crc"] % 2**32,
-            fields["csize"] % 2**32,
-            fields["size"] % 2**32,
-            len(name),
-            len(extra),
-            0,
-            0,
-            0,
-            (fields["mode"] << 16) % 2**32,
-            fields["offset"] % 2**32,
-        )
-        return head + name + extra
 
 
 def raw_members(members: Members, method: int) -> list[RawMember]:
