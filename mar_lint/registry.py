@@ -142,21 +142,20 @@ class RulesUnavailable(Exception):
 
 
 def defined_in(rule: Rule, module: ModuleType) -> bool:
-    """Whether the rule's check is defined in `module` or one of its submodules: a rule one
-    module imports from another is the other module's, and registers once, there."""
+    """Whether the rule's check is defined in `module` or one of its submodules."""
     defining = getattr(rule.check, "__module__", None) or ""
     return defining == module.__name__ or defining.startswith(module.__name__ + ".")
 
 
-def rules_in(target: object, origin: str) -> Iterator[Rule]:
-    """The rules an entry point provides: a Rule, or every Rule a module defines (itself or in
-    its submodules) at its top level."""
+def rules_in(target: object, origin: str) -> Iterator[tuple[Rule, bool]]:
+    """The rules an entry point provides (a Rule, or every Rule at a module's top level),
+    each with whether the module defines it (False: imported from another module)."""
     if isinstance(target, Rule):
-        yield target
+        yield target, True
     elif isinstance(target, ModuleType):
         for value in vars(target).values():
-            if isinstance(value, Rule) and defined_in(value, target):
-                yield value
+            if isinstance(value, Rule):
+                yield value, defined_in(value, target)
     else:
         raise TypeError(f"{origin} points at {type(target).__name__}, not a module or a Rule")
 
@@ -201,23 +200,26 @@ def load_registry() -> Registry:
     found: dict[str, Rule] = {r.code: r for r in ENGINE_RULES}
     failures: list[PluginFailure] = []
     loaded_builtins: set[str] = set()
+    provided: list[tuple[str, Rule, bool]] = []
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         origin = f"{entry.name} ({entry.value})"
         try:
-            provided = list(rules_in(entry.load(), origin))
+            provided.extend((origin, *item) for item in rules_in(entry.load(), origin))
         except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code
             failures.append(PluginFailure(origin, f"{type(exc).__name__}: {exc}"))
             continue
         if entry.value.startswith(BUILTIN_PACKAGE + "."):
             loaded_builtins.add(entry.value.split(":")[0].strip())
-        for item in provided:
-            if item.code in found:
-                failures.append(
-                    PluginFailure(
-                        origin, f"{item.code} is already provided by {found[item.code].origin}"
-                    )
-                )
-                continue
-            found[item.code] = dataclasses.replace(item, origin=origin)
+    # Rules where they are defined first: a rule one module imports from another registers
+    # once, from its own module; the importing module's copy is the same rule, passed over.
+    for origin, item, own in sorted(provided, key=lambda provision: not provision[2]):
+        existing = found.get(item.code)
+        if existing is not None and not own and existing.check is item.check:
+            continue  # the same rule, imported by another module
+        if existing is not None:
+            message = f"{item.code} is already provided by {existing.origin}"
+            failures.append(PluginFailure(origin, message))
+            continue
+        found[item.code] = dataclasses.replace(item, origin=origin)
     check_builtins_loaded(loaded_builtins, failures)
     return Registry(tuple(sorted(found.values(), key=lambda r: r.code)), tuple(failures))
