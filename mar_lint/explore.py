@@ -29,18 +29,18 @@ from mar_lint.archive import Member, MemberError, unsafe_path_reason
 from mar_lint.config import Settings
 from mar_lint.extract import ExtractResult
 from mar_lint.findings import Severity
-from mar_lint.graph import format_version, summarize_graph
+from mar_lint.graph import summarize_graph
 from mar_lint.graphviz import format_shape
 from mar_lint.limits import MiB
-from mar_lint.model import ModelView, is_label
+from mar_lint.model import LABELS_FILE, ModelView, is_label
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.reporters.json_report import finding_json
 from mar_lint.reporters.text_report import STYLES, finding_text, terminal_safe
 from mar_lint.runner import ArchiveReport, summarize
 from mar_lint.sandbox import MXNetUnavailable, Sandbox, SandboxFailure
 
-LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (§1.8)
 FIRST_LABELS = 5
+REQUEST_METHODS = ("_preprocess", "_inference", "_postprocess")  # what MMS runs per request
 HEX_BYTES = 256
 SHOWN_TEXT_BYTES = 256 * 1024  # the overview shows at most this much of the manifest
 SHOWN_OPERATORS = 12
@@ -185,7 +185,7 @@ def graph_section(view: ModelView) -> dict[str, Any]:
         node_count=summary.node_count,
         operators=summary.operators,
         variables=len(summary.variables),
-        saved_with=format_version(summary.saved_version) if summary.saved_version else None,
+        saved_with=str(view.saved_mxnet_version) if view.saved_mxnet_version else None,
         legacy_layout=summary.legacy_layout,
         outputs=[{"name": name, "shape": None} for name in summary.outputs],
     )
@@ -258,20 +258,15 @@ def _elements(shape: tuple[int, ...] | None) -> int:
     return count
 
 
-def outline_service(source: bytes) -> dict[str, Any]:
-    """Classes (bases, methods), functions and imports of Python source, read with `ast`."""
-    outline: dict[str, Any] = {"error": None, "docstring": None, "imports": []}
-    outline.update(classes=[], functions=[])
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        outline["error"] = f"does not parse as Python: {exc.msg} (line {exc.lineno})"
-        return outline
-    except (ValueError, RecursionError, MemoryError) as exc:
-        outline["error"] = f"does not parse as Python: {type(exc).__name__}"
-        return outline
+def outline_module(tree: ast.Module) -> dict[str, Any]:
+    """Classes (bases, methods), functions and imports of a parsed module."""
     docstring = ast.get_docstring(tree)
-    outline["docstring"] = docstring.strip().splitlines()[0] if docstring else None
+    outline: dict[str, Any] = {
+        "docstring": docstring.strip().splitlines()[0] if docstring else None,
+        "imports": [],
+        "classes": [],
+        "functions": [],
+    }
     for node in tree.body:
         if isinstance(node, ast.Import):
             outline["imports"] += [alias.name for alias in node.names]
@@ -301,31 +296,45 @@ def _source_of(expression: ast.expr) -> str:
 
 
 def service_section(view: ModelView) -> dict[str, Any]:
-    member = view.model_file("Service")
-    section: dict[str, Any] = {"member": member.name if member else None}
-    if member is None:
-        return dict(section, **outline_service(b""), error="missing")
-    try:
-        source = view.read(member, view.limits.max_text_bytes)
-    except MemberError as exc:
-        return dict(section, **outline_service(b""), error=str(exc))
-    return dict(section, **outline_service(source))
+    """The service file as the rules see it (`ModelView.service`): its outline, the class
+    the target MMS release instantiates, and whose request methods that class runs."""
+    service = view.service
+    section: dict[str, Any] = {
+        "member": service.member_name if service else None,
+        "error": None,
+        "docstring": None,
+        "imports": [],
+        "classes": [],
+        "functions": [],
+        "mms_release": view.target_release,
+        "chosen": None,
+        "selection_problem": None,
+        "runs": {},
+    }
+    if service is None:
+        section["error"] = "missing"
+    elif service.tree is None:
+        section["error"] = service.unreadable or service.error
+    else:
+        section.update(outline_module(service.tree))
+    selection = view.service_selection
+    if selection is not None:
+        section["selection_problem"] = selection.problem
+        if selection.chosen is not None:
+            section["chosen"] = selection.chosen.name
+            # None: the service's own code (or a class mar-lint cannot see) defines it
+            section["runs"] = {method: selection.provider(method) for method in REQUEST_METHODS}
+    return section
 
 
 def labels_section(view: ModelView) -> dict[str, Any]:
-    member = view.flattened().get(LABELS_FILE)
-    section: dict[str, Any] = {"member": member.name if member else None, "error": None}
-    section.update(count=0, first=[])
-    if member is None:
+    """synset.txt as MMS reads it (`ModelView.labels`, the reader MAR601 uses)."""
+    labels = view.labels
+    section: dict[str, Any] = {"member": labels.member_name, "error": labels.error}
+    section.update(count=len(labels.labels), blank=labels.labels.count(""))
+    section["first"] = list(labels.labels[:FIRST_LABELS])
+    if labels.member_name is None:
         section["error"] = "missing"
-        return section
-    try:
-        text = view.read(member, view.limits.max_text_bytes).decode("utf-8", "replace")
-    except MemberError as exc:
-        section["error"] = str(exc)
-        return section
-    labels = [line.strip() for line in text.splitlines() if line.strip()]
-    section.update(count=len(labels), first=labels[:FIRST_LABELS])
     return section
 
 
@@ -615,6 +624,18 @@ def render_service(section: dict[str, Any]) -> RenderableType:
         tree.add(Text(f"def {function['name']}", "green"))
     if section["imports"]:
         tree.add(Text("imports " + terminal_safe(", ".join(section["imports"])), "dim"))
+    release = f"MMS {section['mms_release']}"
+    if section["chosen"]:
+        line = Text(f"{release} instantiates {terminal_safe(section['chosen'])}: ", "cyan")
+        line.append(
+            ", ".join(
+                f"{method} from {terminal_safe(provider)}" if provider else f"its own {method}"
+                for method, provider in section["runs"].items()
+            )
+        )
+        tree.add(line)
+    if section["selection_problem"]:
+        tree.add(problem_text(f"{release}: {section['selection_problem']}"))
     return tree
 
 
@@ -624,6 +645,8 @@ def render_labels(section: dict[str, Any]) -> RenderableType:
     line = Text(f"{section['count']:,} labels: ", "bold")
     more = ", ..." if section["count"] > len(section["first"]) else ""
     line.append(terminal_safe(", ".join(section["first"])) + more)
+    if section["blank"]:
+        line.append(f" ({section['blank']:,} blank, as MMS reads them)", "yellow")
     return line
 
 

@@ -17,6 +17,25 @@ class Severity(str, enum.Enum):
         return {"info": 0, "warning": 1, "error": 2}[self.value]
 
 
+class Consequence(str, enum.Enum):
+    """What a finding predicts MMS does with the archive (mms-loader.md, "what this means for
+    a linter"). The value is the machine form; `text` is what people read."""
+
+    REFUSED = "refused"
+    REQUESTS_FAIL = "requests-fail"
+    WRONG_ANSWERS = "wrong-answers"
+    UNCHECKED_RISK = "unchecked-risk"
+
+    @property
+    def text(self) -> str:
+        return {
+            "refused": "MMS refuses it",
+            "requests-fail": "every request fails",
+            "wrong-answers": "serves wrong answers",
+            "unchecked-risk": "risk MMS does not check",
+        }[self.value]
+
+
 @dataclass(frozen=True)
 class SetJson:
     """Set the value at a JSON pointer inside a JSON member (the pointer's parent must exist)."""
@@ -67,6 +86,7 @@ class Problem:
     severity: Severity | None = None  # None: the rule's default severity
     hint: str | None = None  # how to fix it, when a human has to
     fix: Fix | None = None
+    consequence: Consequence | None = None  # None: the rule's own consequence
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class Finding:
     location: str | None = None
     hint: str | None = None
     fix: Fix | None = None
+    consequence: Consequence | None = None  # None: a finding about mar-lint itself (9xx)
 
     @property
     def fixable(self) -> bool:

@@ -606,17 +606,19 @@ class _Checker:
                 )
 
     def duplicate_names(self, infos: list[_Node], ptr: str) -> None:
+        """Two variables with one name: MXNet binds arguments, weights and shapes by name and
+        mixes them up. Operators may share names (published insightface graphs do): nothing
+        is looked up by an operator's name, and renaming them changes no output."""
         first: dict[str, int] = {}
         for i, info in enumerate(infos):
-            if info.name is None:
+            if info.name is None or info.op != "null":
                 continue
             seen = first.setdefault(info.name, i)
             if seen != i:
                 self.add(
                     f"{ptr}/nodes/{i}/name",
-                    f"node #{i} reuses the name {_describe(info.name)} of node #{seen}; "
-                    "MXNet looks arguments, shapes and outputs up by name and mixes "
-                    "them up",
+                    f"variable #{i} reuses the name {_describe(info.name)} of variable #{seen}; "
+                    "MXNet binds arguments, weights and shapes by name and mixes them up",
                 )
 
     def output_counts(

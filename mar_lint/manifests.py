@@ -38,13 +38,32 @@ def release_for(version: str) -> str:
 
 
 def detect_release(manifest: dict[str, Any]) -> tuple[str, str]:
-    """The release a legacy manifest was written for, and the evidence (formats.md §7)."""
+    """The release a legacy manifest was written for, and the evidence (formats.md §7).
+
+    An explicit `Model-Server` wins over every guess; 0.1 is written by MMS 0.1.5, 0.2 and
+    0.3 alike, so only then do `License` and `Model-Archive-Version` decide."""
+    server = _declared_server(manifest.get("Model-Server"))
+    if server is not None and server != Version("0.1"):
+        try:
+            return release_for(str(server)), f"`Model-Server` is {server}"
+        except UnknownRelease:
+            pass  # older than any release: the fields below decide
     if "License" in manifest:
         return "0.1.5", "it has `License`, which only MMS 0.1.5 writes"
-    archive_version = manifest.get("Model-Archive-Version")
-    if archive_version == 0.2 or manifest.get("Model-Server") == 0.4:
+    if manifest.get("Model-Archive-Version") == 0.2:
         return "0.4.0", "`Model-Archive-Version` 0.2 is written by MMS 0.4"
     return "0.3.0", "no `License` and `Model-Archive-Version` 0.1: written by MMS 0.2 or 0.3"
+
+
+def _declared_server(value: Any) -> Version | None:
+    """`Model-Server` as a version: MMS writes a number; a string ("0.4") fails the schema
+    (MAR102 says so) but still says which release the author meant."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        return Version(str(value).strip())
+    except InvalidVersion:
+        return None
 
 
 @functools.cache

@@ -17,6 +17,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from mar_lint import graph as graph_structure
 from mar_lint.archive import (
     MANIFEST,
@@ -31,6 +33,18 @@ from mar_lint.findings import json_pointer
 from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.sandbox import Sandbox, SandboxFailure
+from mar_lint.services import (
+    MAX_SERVICE_BYTES,
+    Selection,
+    ServiceSource,
+    parse_service,
+    select,
+    service_classes,
+)
+from mar_lint.versions import version_from_int
+
+LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
+DEFAULT_RELEASE = "0.4.0"  # the release assumed when nothing says which
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
 REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
@@ -68,6 +82,37 @@ class GraphAnalysis:
         return self.failure is None and self.load_error is None
 
 
+@dataclass(frozen=True)
+class Labels:
+    """synset.txt as MMS reads it: `[line.strip() for line in open(synset).readlines()]`,
+    so a blank line, the last one included, is a label too."""
+
+    member_name: str | None  # None: the archive has no synset.txt
+    labels: tuple[str, ...] = ()
+    error: str | None = None  # the member cannot be read
+
+
+def read_labels(text: str) -> tuple[str, ...]:
+    """The labels MMS reads from this text: every line (universal newlines, as `open()` in
+    text mode gives them), stripped; the newline ending the last line starts no label."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return tuple(line.strip() for line in lines)
+
+
+def mms_checkpoint_params(symbol_prefix: str, parameters: str, model_name: str) -> str:
+    """The weights file MMS 0.x loads, to the character (mms-loader.md, init): the epoch is
+    `int(Parameters[len(Model-Name) + 1:-7])`, 0 when that is no number, and the file is
+    `load_checkpoint(<symbol prefix>, epoch)`'s `<prefix>-%04d.params`. MMS never opens the
+    file `Parameters` names."""
+    try:
+        epoch = int(parameters[len(model_name) + 1 : -len(".params")])
+    except ValueError:
+        epoch = 0
+    return f"{symbol_prefix}-{epoch:04d}.params"
+
+
 def is_label(name: str) -> bool:
     """MXNet's naming for loss-layer label inputs (`softmax_label`); MMS binds none of them."""
     return name == "label" or name.endswith("_label")
@@ -100,6 +145,11 @@ class ModelView(ArchiveView):
             return detect_release(self.manifest.value)
         return None
 
+    @property
+    def target_release(self) -> str:
+        """The MMS release the checks follow: the one detected or targeted, else 0.4."""
+        return self.mms_release[0] if self.mms_release else DEFAULT_RELEASE
+
     @cached_property
     def model_entry(self) -> dict[str, Any]:
         """The manifest's `Model` object, or {} when there is none to read."""
@@ -128,6 +178,18 @@ class ModelView(ArchiveView):
                 )
             found[key] = Reference(key, value, json_pointer("Model", key), matches)
         return found
+
+    @cached_property
+    def checkpoint_params(self) -> str | None:
+        """The base name of the weights file MMS 0.x loads, from the manifest's `Symbol`,
+        `Parameters` and `Model-Name`; None when one of them is not a string."""
+        symbol, parameters, name = (
+            self.model_entry.get(key) for key in ("Symbol", "Parameters", "Model-Name")
+        )
+        if not (isinstance(symbol, str) and isinstance(parameters, str) and isinstance(name, str)):
+            return None
+        prefix = posixpath.basename(symbol[: -len("-symbol.json")])
+        return mms_checkpoint_params(prefix, parameters, name)
 
     def model_file(self, key: str) -> Member | None:
         """The member that plays a part ("Signature", "Symbol", "Parameters", "Service"):
@@ -239,6 +301,55 @@ class ModelView(ArchiveView):
             and a not in saved
             and (a in self.input_shapes or not known_shape(graph.arg_shapes.get(a)))
         )
+
+    @cached_property
+    def saved_mxnet_version(self) -> Version | None:
+        """The MXNet release that wrote the graph, from its own `attrs.mxnet_version`."""
+        number = graph_structure.saved_version(self.symbol.value) if self.symbol.ok else None
+        return version_from_int(number) if number is not None else None
+
+    # -- service and assets ----------------------------------------------------------------
+
+    @cached_property
+    def service(self) -> ServiceSource | None:
+        """The service file, parsed with `ast` (never imported); None without one."""
+        member = self.model_file("Service")
+        if member is None:
+            return None
+        if member.size > MAX_SERVICE_BYTES:
+            return ServiceSource(
+                member.name,
+                error=f"is {member.size:,} bytes, too large for a service file (mar-lint "
+                f"parses up to {MAX_SERVICE_BYTES:,})",
+            )
+        try:
+            source = self.read(member, MAX_SERVICE_BYTES)
+        except MemberError as exc:
+            return ServiceSource(member.name, unreadable=str(exc))
+        tree = parse_service(source, member.name)
+        if isinstance(tree, str):
+            return ServiceSource(member.name, error=tree)
+        return ServiceSource(member.name, tree=tree)
+
+    @cached_property
+    def service_selection(self) -> Selection | None:
+        """The class the target MMS release instantiates, and what it inherits; None when
+        there is no parsed service file."""
+        tree = self.service.tree if self.service else None
+        if tree is None:
+            return None
+        return select(service_classes(tree), self.target_release)
+
+    @cached_property
+    def labels(self) -> Labels:
+        member = self.flattened().get(LABELS_FILE)
+        if member is None:
+            return Labels(None)
+        try:
+            text = self.read(member, self.limits.max_text_bytes).decode("utf-8", "replace")
+        except MemberError as exc:
+            return Labels(member.name, error=str(exc))
+        return Labels(member.name, read_labels(text))
 
     # -- weights ---------------------------------------------------------------------------
 

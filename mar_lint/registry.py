@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Callable
 
-from mar_lint.findings import Problem, Severity
+from mar_lint.findings import Consequence, Problem, Severity
 
 if TYPE_CHECKING:
     from mar_lint.model import ModelView
@@ -41,6 +41,10 @@ else:  # pragma: no cover - Python 3.9
 
 ENTRY_POINT_GROUP = "mar_lint.rules"
 BUILTIN_PACKAGE = "mar_lint_rules"  # the repository's rules/ folder, as installed
+BUILT_IN_PREFIX = "MAR"  # mar-lint's own codes; plugins use their own prefix
+# What a plugin rule that states no consequence predicts: a team's own policy, which MMS
+# itself does not check.
+PLUGIN_CONSEQUENCE = Consequence.UNCHECKED_RISK
 CODE_PATTERN = re.compile(r"^[A-Z]{2,8}[0-9]{3,4}$")
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -58,6 +62,13 @@ class Rule:
     needs_mxnet: bool = False
     on_unreadable: bool = False  # also runs when the file is not a readable archive
     origin: str = "mar-lint"  # the entry point (plugin) it came from
+    # what MMS does with an archive this rule flags; None only for the engine's own codes
+    consequence: Consequence | None = None
+
+    @property
+    def consequence_text(self) -> str:
+        """The consequence as people read it; the engine's own codes are about mar-lint."""
+        return self.consequence.text if self.consequence else "about mar-lint itself"
 
 
 def rule(
@@ -68,18 +79,36 @@ def rule(
     *,
     needs_mxnet: bool = False,
     on_unreadable: bool = False,
+    consequence: Consequence | str | None = None,
 ) -> Callable[[Check], Rule]:
-    """Declare a rule: `@rule("MAR201", "signature-invalid", "error", "...")` over its check."""
+    """Declare a rule: `@rule("MAR201", "signature-invalid", "error", "...",
+    consequence="refused")` over its check. Built-in (MAR) rules must state their
+    consequence; a plugin rule that does not predicts a risk MMS does not check."""
     if not CODE_PATTERN.match(code):
         raise ValueError(f"rule code {code!r} must be 2-8 capitals and 3-4 digits, like MAR201")
     if not NAME_PATTERN.match(name):
         raise ValueError(f"rule name {name!r} must be kebab-case, like signature-invalid")
+    if consequence is None:
+        if code.startswith(BUILT_IN_PREFIX):
+            choices = ", ".join(c.value for c in Consequence)
+            raise ValueError(f"rule {code} must state its consequence, one of {choices}")
+        consequence = PLUGIN_CONSEQUENCE
 
     def wrap(check: Check) -> Rule:
         doc = inspect.cleandoc(check.__doc__ or "")
         if not doc:
             raise ValueError(f"rule {code} has no docstring: say why it matters and how to fix it")
-        return Rule(code, name, Severity(severity), summary, doc, check, needs_mxnet, on_unreadable)
+        return Rule(
+            code,
+            name,
+            Severity(severity),
+            summary,
+            doc,
+            check,
+            needs_mxnet,
+            on_unreadable,
+            consequence=Consequence(consequence),
+        )
 
     return wrap
 

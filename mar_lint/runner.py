@@ -52,6 +52,7 @@ def stamp(rule: Rule, problem: Problem, settings: Settings) -> Finding:
         location=problem.location,
         hint=problem.hint,
         fix=problem.fix,
+        consequence=problem.consequence or rule.consequence,
     )
 
 

@@ -5,25 +5,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint_rules.service import is_vision, service_selection
-
-from mar_lint.archive import MemberError
-from mar_lint.findings import Problem, Severity
-from mar_lint.model import ModelView, known_shape
+from mar_lint.findings import Consequence, Problem, Severity
+from mar_lint.model import LABELS_FILE, ModelView, known_shape
 from mar_lint.registry import rule
 from mar_lint.sandbox import MXNetUnavailable
 
-LABELS = "synset.txt"  # the name MMS's base service reads, fixed (§1.8)
 MAX_LISTED = 6
-
-
-def read_labels(text: str) -> list[str]:
-    """The labels as MMS reads them: every line of the file, stripped (`readlines()`), so a
-    blank last line is a label too."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    if lines[-1] == "":
-        lines.pop()  # the newline that ends the last line
-    return [line.strip() for line in lines]
+# The stock `_postprocess` methods that answer with `self.labels[i]` for the top 5 classes,
+# asserting the labels were loaded (mms-loader.md, "vision service").
+LABELLING_POSTPROCESS = ("MXNetVisionService", "GluonVisionService")
 
 
 def class_count(view: ModelView) -> tuple[int, str] | None:
@@ -50,56 +40,73 @@ def class_count(view: ModelView) -> tuple[int, str] | None:
     "MAR601",
     "labels-mismatch",
     "error",
-    "synset.txt does not have one label per output class, or a vision service has none",
+    "synset.txt does not have one label per output class",
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def labels_mismatch(view: ModelView) -> Iterator[Problem]:
-    """MMS's base service reads `synset.txt` (one label per line, stripped) and the vision
-    service returns `labels[i]` for the top classes. With fewer labels than classes a
-    request fails with an IndexError; with more, or shifted by a blank line, every answer
-    names the wrong class. A vision service without `synset.txt` fails every request
-    ("Can't find labels attribute. Did you put synset.txt file into model archive").
-    Blank and duplicate labels are warnings: two classes that answer with one name.
+    """MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a blank line,
+    the last one too, is a label) and the stock vision services answer with `labels[i]` for
+    the top classes. With fewer labels than classes, a request whose top 5 reaches past the
+    end fails with an IndexError; with more, or shifted by a blank line, answers name the
+    wrong class. Blank and duplicate labels are warnings: two classes that answer with one
+    name.
 
     Fix: write exactly one label per output class, in class-index order, with no blank
     lines, into `synset.txt` at the archive root.
     """
-    member = view.flattened().get(LABELS)
-    if member is None:
-        selection = service_selection(view)
-        if is_vision(selection):
-            yield Problem(
-                f"{selection.chosen.name} is a vision service and needs {LABELS}, "  # type: ignore[union-attr]
-                "which the archive does not have"
-            )
-        return
-    try:
-        labels = read_labels(
-            view.read(member, view.limits.max_text_bytes).decode("utf-8", "replace")
-        )
-    except MemberError:
-        return  # MAR002 reports the member
+    labels = view.labels
+    if labels.member_name is None or labels.error:
+        return  # MAR602 reports a missing file when it matters, MAR002 an unreadable one
     counted = class_count(view)
-    if counted is not None and counted[0] != len(labels):
+    if counted is not None and counted[0] != len(labels.labels):
         yield Problem(
-            f"{len(labels)} labels for {counted[0]} classes ({counted[1]})", member=member.name
+            f"{len(labels.labels)} labels for {counted[0]} classes ({counted[1]})",
+            member=labels.member_name,
         )
-    blank = [str(number) for number, label in enumerate(labels, 1) if not label]
+    blank = [str(number) for number, label in enumerate(labels.labels, 1) if not label]
     if blank:
         yield Problem(
             f"blank labels on lines {_listed(blank)}",
-            member=member.name,
+            member=labels.member_name,
             severity=Severity.WARNING,
         )
     lines: dict[str, list[str]] = defaultdict(list)
-    for number, label in enumerate(labels, 1):
+    for number, label in enumerate(labels.labels, 1):
         if label:
             lines[label].append(str(number))
     duplicated = [f"{label!r} (lines {', '.join(n)})" for label, n in lines.items() if len(n) > 1]
     if duplicated:
         yield Problem(
             f"labels given to several classes: {_listed(duplicated)}",
-            member=member.name,
+            member=labels.member_name,
             severity=Severity.WARNING,
+        )
+
+
+@rule(
+    "MAR602",
+    "labels-missing",
+    "error",
+    "the service class answers with labels from synset.txt, which the archive lacks",
+    consequence=Consequence.REQUESTS_FAIL,
+)
+def labels_missing(view: ModelView) -> Iterator[Problem]:
+    """The stock `_postprocess` of `MXNetVisionService` and `GluonVisionService` asserts the
+    labels MMS loads from `synset.txt`, so without that file every request fails ("Can't
+    find labels attribute. Did you put synset.txt file into model archive"). A class that
+    overrides `_postprocess` needs no labels (a method that only returns
+    `super()._postprocess(data)` runs the stock one).
+
+    Fix: put `synset.txt` (one label per output class) at the archive root, or override
+    `_postprocess`.
+    """
+    selection = view.service_selection
+    provider = selection.provider("_postprocess") if selection else None
+    if view.labels.member_name is None and provider in LABELLING_POSTPROCESS:
+        yield Problem(
+            f"{selection.chosen.name} inherits {provider}._postprocess, which answers with "  # type: ignore[union-attr]
+            f"labels from {LABELS_FILE}, and the archive has none: every request fails",
+            member=view.service.member_name,  # type: ignore[union-attr]
         )
 
 

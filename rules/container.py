@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, RemoveMember, RenameMember, Severity
+from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 
@@ -46,6 +46,7 @@ JUNK_FILES = {
     "error",
     "the file is not a readable zip archive (empty, truncated, LFS pointer, other format)",
     on_unreadable=True,
+    consequence=Consequence.REFUSED,
 )
 def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     """MMS unzips the archive before anything else; when that fails the model never loads, and
@@ -62,7 +63,11 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
 
 
 @rule(
-    "MAR002", "member-corrupt", "error", "a member fails its CRC or size check, or cannot be read"
+    "MAR002",
+    "member-corrupt",
+    "error",
+    "a member fails its CRC or size check, or cannot be read",
+    consequence=Consequence.REFUSED,
 )
 def member_corrupt(view: ModelView) -> Iterator[Problem]:
     """Every member is read once, to its end, and checked against the size and CRC-32 the zip
@@ -86,6 +91,7 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     "unsupported-member",
     "error",
     "a member is a link or special file, encrypted, or compressed in a way MMS cannot unpack",
+    consequence=Consequence.REFUSED,
 )
 def unsupported_member(view: ModelView) -> Iterator[Problem]:
     """MMS unpacks every member as a plain file. A symbolic link in the archive either breaks
@@ -99,6 +105,9 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
+        # MMS's zipfile writes a link or special member as a plain file holding the target:
+        # the danger is in other unzip tools, which MMS does not check for.
+        unpacked = member.is_symlink or member.special
         if member.is_symlink:
             problem = "is a symbolic link: it can point out of the model folder"
         elif member.special:
@@ -114,7 +123,11 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
             )
         else:
             continue
-        yield Problem(problem, member=member.name)
+        yield Problem(
+            problem,
+            member=member.name,
+            consequence=Consequence.UNCHECKED_RISK if unpacked else None,
+        )
 
 
 @rule(
@@ -122,6 +135,7 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     "duplicate-member",
     "error",
     "two members have the same name, or the same file name once MMS flattens the archive",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def duplicate_member(view: ModelView) -> Iterator[Problem]:
     """A zip can hold one name twice (re-exporting from a folder that still holds an old
@@ -203,6 +217,7 @@ def _duplicate_name(name: str, copies: list[Member]) -> Problem:
     "compression-bomb",
     "error",
     "a member or the whole archive inflates beyond the size or ratio limits (a zip bomb)",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def compression_bomb(view: ModelView) -> Iterator[Problem]:
     """MMS unpacks the whole archive to disk before it loads anything. A member that inflates
@@ -256,6 +271,7 @@ def _overlapping(files: list[Member]) -> list[Member]:
     "unsafe-path",
     "error",
     "a member name or manifest reference escapes the model folder",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def unsafe_path(view: ModelView) -> Iterator[Problem]:
     """Member names and manifest references must stay inside the model folder. MMS 1.x
@@ -286,6 +302,7 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     "nested-root",
     "warning",
     "every member sits under one top-level folder: a folder was zipped instead of its contents",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def nested_root(view: ModelView) -> Iterator[Problem]:
     """`mxnet-model-export` writes every member at the root of the archive. An archive made
@@ -315,6 +332,7 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
     "junk-member",
     "warning",
     "the archive holds OS, editor or tool leftovers (__MACOSX, .DS_Store, *.pyc, .git, logs)",
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def junk_member(view: ModelView) -> Iterator[Problem]:
     """Zipping a model folder by hand picks up whatever sits in it: Finder metadata
@@ -362,6 +380,7 @@ def _junk(member: Member) -> tuple[str, str] | None:
     "error",
     "the archive has more members, longer names or deeper paths than the limits allow",
     on_unreadable=True,
+    consequence=Consequence.UNCHECKED_RISK,
 )
 def limits_exceeded(view: ModelView) -> Iterator[Problem]:
     """A model archive holds a handful of files with short names. Tens of thousands of

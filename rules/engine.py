@@ -6,15 +6,13 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from mar_lint import graph as graph_structure
-from mar_lint.findings import Fix, Problem, SetJson, Severity, json_pointer
+from mar_lint.findings import Consequence, Fix, Problem, SetJson, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 from mar_lint.versions import (
     installed_mxnet,
     int_from_version,
     parse_engine_version,
-    version_from_int,
 )
 
 # MXNet < 1.0 cannot read node `attrs` written by 1.0+ ("Unknown field attrs", §4.2).
@@ -31,10 +29,11 @@ def _engine(view: ModelView) -> tuple[object, Version | None] | None:
     return value, parse_engine_version(value)
 
 
-def _saved_by(view: ModelView) -> Version | None:
-    """The MXNet release that wrote the graph, from the graph's own `mxnet_version`."""
-    number = graph_structure.saved_version(view.symbol.value) if view.symbol.ok else None
-    return version_from_int(number) if number is not None else None
+def _target(view: ModelView) -> Version | None:
+    """The MXNet the servers run: `--mxnet-version` (or the config), else the installed one."""
+    if view.settings.mxnet_version:
+        return Version(view.settings.mxnet_version)
+    return installed_mxnet()
 
 
 def _normalise(view: ModelView, saved: Version | None) -> Fix | None:
@@ -48,11 +47,18 @@ def _normalise(view: ModelView, saved: Version | None) -> Fix | None:
     )
 
 
-@rule("MAR501", "engine-version", "error", "Engine.MXNet is missing or is not a version")
+@rule(
+    "MAR501",
+    "engine-version",
+    "warning",
+    "Engine.MXNet is missing or is not a version",
+    consequence=Consequence.UNCHECKED_RISK,
+)
 def engine_version(view: ModelView) -> Iterator[Problem]:
     """`Engine.MXNet` records which MXNet the model needs. MMS releases wrote it as a number
     (0.12), a string ("1.1.0") or MXNet's own `["int", 10100]`; all are valid. Anything else
-    leaves deployers guessing which MXNet to run, and MMS 1.x drops it.
+    leaves deployers guessing which MXNet to run, and MMS 1.x drops it. MMS 0.x itself never
+    reads it, so it serves the model either way (a warning).
 
     Fix: `mar-lint repack` sets it from the version recorded in the graph itself.
     """
@@ -67,7 +73,7 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
             f"Engine.MXNet {state}",
             member=member,
             location=json_pointer("Engine", "MXNet"),
-            fix=_normalise(view, _saved_by(view)),
+            fix=_normalise(view, view.saved_mxnet_version),
         )
 
 
@@ -75,52 +81,73 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
     "MAR502",
     "engine-incompatible",
     "error",
-    "the graph needs a newer MXNet than declared or targeted",
+    "the graph needs a newer MXNet than the target",
+    consequence=Consequence.REFUSED,
 )
 def engine_incompatible(view: ModelView) -> Iterator[Problem]:
     """A graph saved by a newer MXNet than the server runs loads with only a warning ("may
     cause undefined behavior") and then fails on the weights; MXNet before 1.0 cannot read a
     1.0+ graph at all ("Unknown field attrs"). The target is the installed mxnet, or the one
-    given with `--mxnet-version`. An `Engine.MXNet` older than the graph's own version is
-    misleading metadata (a warning).
+    given with `--mxnet-version`. Example: a graph saved by 1.9.1 checked with
+    `--mxnet-version 1.2.0`.
 
     Fix: export the model with the MXNet release the server runs, or upgrade the server's
-    MXNet; `mar-lint repack` corrects `Engine.MXNet` from the graph.
+    MXNet.
     """
-    saved = _saved_by(view)
-    engine = _engine(view)
-    declared = engine[1] if engine else None
-    member = view.symbol.member.name if view.symbol.member else None
-    if saved and declared and saved > declared:
-        yield Problem(
-            f"the graph was saved by MXNet {saved}, but Engine.MXNet declares {declared}",
-            member=view.manifest.member.name,  # type: ignore[union-attr]
-            location=json_pointer("Engine", "MXNet"),
-            severity=Severity.WARNING,
-            fix=_normalise(view, saved),
-        )
-    target = (
-        Version(view.settings.mxnet_version) if view.settings.mxnet_version else installed_mxnet()
-    )
+    saved, target = view.saved_mxnet_version, _target(view)
     if target is None:
         return
-    uses_attrs = view.symbol.ok and _has_attrs_key(view.symbol.value)
+    member = view.symbol.member.name if view.symbol.member else None
     if saved and saved > target:
         yield Problem(
             f"the graph was saved by MXNet {saved}, newer than the target MXNet {target}",
             member=member,
         )
-    elif uses_attrs and target < ATTRS_KEY_SINCE:
+    elif view.symbol.ok and _has_attrs_key(view.symbol.value) and target < ATTRS_KEY_SINCE:
         yield Problem(
             f"the graph uses the `attrs` node key of MXNet 1.0+; MXNet {target} cannot read it",
             member=member,
         )
-    elif declared and declared > target and not saved:
+
+
+@rule(
+    "MAR503",
+    "engine-declared",
+    "warning",
+    "Engine.MXNet names a newer MXNet than the target, or an older one than saved the graph",
+    consequence=Consequence.UNCHECKED_RISK,
+)
+def engine_declared(view: ModelView) -> Iterator[Problem]:
+    """`Engine.MXNet` is the MXNet the model was built for; MMS never reads it. Declared
+    newer than the MXNet the servers run (`--mxnet-version`, else the installed one), the
+    model may need operators or behaviour that MXNet lacks, which no check of the graph
+    alone proves; declared older than the release that saved the graph, it misleads
+    whoever picks the server's MXNet. Example: `"Engine": {"MXNet": "1.9.1"}` with
+    `--mxnet-version 1.2.0`.
+
+    Fix: run the declared MXNet on the servers, or export the model with theirs;
+    `mar-lint repack` corrects `Engine.MXNet` from the graph's own version.
+    """
+    engine = _engine(view)
+    declared = engine[1] if engine else None
+    if declared is None:
+        return
+    saved, target = view.saved_mxnet_version, _target(view)
+    member = view.manifest.member.name  # type: ignore[union-attr]
+    where = json_pointer("Engine", "MXNet")
+    if saved and saved > declared:
+        yield Problem(
+            f"the graph was saved by MXNet {saved}, but Engine.MXNet declares {declared}",
+            member=member,
+            location=where,
+            fix=_normalise(view, saved),
+        )
+    if target is not None and declared > target:
         yield Problem(
             f"Engine.MXNet declares {declared}, newer than the target MXNet {target}",
-            member=view.manifest.member.name,  # type: ignore[union-attr]
-            location=json_pointer("Engine", "MXNet"),
-            severity=Severity.WARNING,
+            member=member,
+            location=where,
+            fix=_normalise(view, saved) if saved and saved <= target else None,
         )
 
 

@@ -6,8 +6,16 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from mar_lint.findings import Fix, Problem, RenameMember, SetJson, Severity, json_pointer
-from mar_lint.model import ModelView, is_label, known_shape
+from mar_lint.findings import (
+    Consequence,
+    Fix,
+    Problem,
+    RenameMember,
+    SetJson,
+    Severity,
+    json_pointer,
+)
+from mar_lint.model import ModelView, is_label, known_shape, mms_checkpoint_params
 from mar_lint.params import MXNET_UNLOADABLE_DTYPES, ParamsError, ParamsIndex, Tensor, dtype_name
 from mar_lint.registry import rule
 
@@ -29,6 +37,7 @@ SYMBOL_SUFFIX = "-symbol.json"
     "error",
     "the graph JSON does not parse, is not an MXNet graph, or MXNet refuses to load it",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-symbol.json` with MXNet when the model is registered; a graph that
@@ -77,6 +86,7 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     "error",
     "MXNet cannot infer the graph's shapes from the signature's inputs",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def shape_inference(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's input shapes (batch and 0 dimensions bound as
@@ -114,6 +124,7 @@ def shape_inference(view: ModelView) -> Iterator[Problem]:
     "error",
     "the signature's inputs are not the graph's data inputs",
     needs_mxnet=True,
+    consequence=Consequence.REFUSED,
 )
 def input_mismatch(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's `data_name`s as its data inputs. A name that
@@ -168,6 +179,7 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     "error",
     "the signature's outputs differ from the graph's inferred outputs",
     needs_mxnet=True,
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def output_shape(view: ModelView) -> Iterator[Problem]:
     """The signature's `outputs` tell clients what the model returns; MMS never checks them
@@ -270,6 +282,7 @@ def plural(count: int, word: str) -> str:
     "params-invalid",
     "error",
     "the params file is not MXNet weights that MMS can load (truncated, empty, LFS pointer, ...)",
+    consequence=Consequence.REFUSED,
 )
 def params_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-<epoch>.params` with `mx.model.load_checkpoint`. A file that is
@@ -364,6 +377,7 @@ def _index_problems(view: ModelView, index: ParamsIndex) -> Iterator[str]:
     "error",
     "the weights do not fit the graph: missing, misshaped, of another dtype, extra, or misfiled",
     needs_mxnet=True,
+    consequence=Consequence.WRONG_ANSWERS,
 )
 def params_mismatch(view: ModelView) -> Iterator[Problem]:
     """MMS binds the graph with the signature's input shapes and loads the weights with
@@ -484,11 +498,13 @@ def _entry_mismatches(
             f"{list(wanted)}: MMS fails to bind the weights",  # type: ignore[arg-type]
             member=member,
             location=entry,
+            consequence=Consequence.REFUSED,
         )
     if len(misshaped) > MAX_ENTRY_PROBLEMS:
         yield Problem(
             f"... and {len(misshaped) - MAX_ENTRY_PROBLEMS} more entries of the wrong shape",
             member=member,
+            consequence=Consequence.REFUSED,
         )
     for (dtype, wanted), entries in sorted(casts.items()):
         lossless = dtype in FLOAT_DTYPES and wanted in FLOAT_DTYPES
@@ -528,14 +544,16 @@ def _extra_entries(
         f"{plural(len(extra), 'entry')} the graph does not have ({listed(extra)}): {consequence}",
         member=member,
         severity=None if refused else Severity.WARNING,
+        consequence=Consequence.REFUSED if refused else Consequence.UNCHECKED_RISK,
     )
 
 
 @rule(
     "MAR305",
     "file-naming",
-    "warning",
+    "error",
     "the graph and weights are not named <prefix>-symbol.json and <prefix>-NNNN.params alike",
+    consequence=Consequence.REFUSED,
 )
 def file_naming(view: ModelView) -> Iterator[Problem]:
     """MMS never opens the params file the manifest names. It parses the epoch out of it as
@@ -557,15 +575,16 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
             f"the graph is not named <prefix>{SYMBOL_SUFFIX}: MMS strips the last 12 "
             "characters of its name to find the checkpoint",
             member=symbol.name,
-            severity=Severity.ERROR,
         )
         return
     prefix = symbol.basename[: -len(SYMBOL_SUFFIX)]
     match = PARAMS_NAME.match(params.basename)
     if match is None:
+        opened = _opened_params(view, prefix, params.basename)
+        loads = f"MMS will load {opened}, not {params.basename}: " if opened else ""
         yield Problem(
-            f"the weights are not named <prefix>-<epoch>.params (like {prefix}-0000.params): "
-            '`mxnet-model-export` refuses them ("No epoch number found")',
+            f"{loads}the weights are not named <prefix>-<epoch>.params (like "
+            f'{prefix}-0000.params); `mxnet-model-export` refuses them ("No epoch number found")',
             member=params.name,
             fix=_rename_params(view, params.name, f"{prefix}-0000.params"),
         )
@@ -576,17 +595,11 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
 def _epoch_problems(
     view: ModelView, prefix: str, params: str, basename: str, match: re.Match[str]
 ) -> Iterator[Problem]:
-    model_name = view.model_entry.get("Model-Name")
     epoch = int(match["epoch"])
-    if not isinstance(model_name, str):
-        return  # MAR102 reports the manifest
-    try:  # what MMS does, to the character (§1.6)
-        served = int(basename[len(model_name) + 1 : -len(".params")])
-    except ValueError:
-        served = 0
-    opened = f"{prefix}-{served:04d}.params"
-    if opened == basename:
-        return
+    model_name = view.model_entry.get("Model-Name")
+    opened = _opened_params(view, prefix, basename)
+    if opened is None or opened == basename:
+        return  # without a Model-Name, MAR102 reports the manifest
     if match["prefix"] != prefix:
         why = (
             f"MMS finds the weights by the graph's prefix {prefix!r} (and "
@@ -602,9 +615,16 @@ def _epoch_problems(
     yield Problem(
         f"MMS will load {opened}, not {basename}: {why}",
         member=params,
-        severity=Severity.ERROR,
         fix=fix,
     )
+
+
+def _opened_params(view: ModelView, prefix: str, basename: str) -> str | None:
+    """The params file MMS loads for these files; None without a Model-Name."""
+    model_name = view.model_entry.get("Model-Name")
+    if not isinstance(model_name, str):
+        return None
+    return mms_checkpoint_params(prefix, basename, model_name)
 
 
 def _rename_params(view: ModelView, member: str, new_name: str) -> Fix | None:

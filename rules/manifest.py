@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from typing import Any
 
-from mar_lint import graph as graph_structure
 from mar_lint.archive import MANIFEST, unsafe_path_reason
-from mar_lint.findings import Fix, Problem, RemoveMember, SetJson, json_pointer
+from mar_lint.findings import (
+    Consequence,
+    Fix,
+    Problem,
+    RemoveMember,
+    SetJson,
+    Severity,
+    json_pointer,
+)
 from mar_lint.manifests import validate
-from mar_lint.model import REFERENCE_KEYS, ModelView
+from mar_lint.model import REFERENCE_KEYS, ModelView, Reference
 from mar_lint.registry import rule
 from mar_lint.sandbox import SandboxFailure
+from mar_lint.versions import int_from_version
 
 CARRIED_SCHEMA = "manifest-schema.json"
 # What each release's `mxnet-model-export` writes (formats.md §1.2).
@@ -22,7 +31,13 @@ LICENSE_015 = "Apache 2.0"
 PARAMS_NAME = re.compile(r"^(.+)-\d{4}\.params$")
 
 
-@rule("MAR101", "manifest-missing", "error", "no MANIFEST.json, or it is not a JSON object")
+@rule(
+    "MAR101",
+    "manifest-missing",
+    "error",
+    "no MANIFEST.json, or it is not a JSON object",
+    consequence=Consequence.REFUSED,
+)
 def manifest_missing(view: ModelView) -> Iterator[Problem]:
     """MMS reads `MANIFEST.json` at the root of the archive to find the signature, the graph,
     the weights and the service; without it (or when it does not parse) the model does not
@@ -56,6 +71,7 @@ def manifest_missing(view: ModelView) -> Iterator[Problem]:
     "manifest-schema",
     "error",
     "MANIFEST.json fails the schema of the MMS release it targets",
+    consequence=Consequence.REFUSED,
 )
 def manifest_schema(view: ModelView) -> Iterator[Problem]:
     """Each MMS release validates the manifest against its own schema and refuses the model
@@ -108,9 +124,9 @@ def _determined_fields(view: ModelView, release: str) -> dict[tuple[str, str], t
         fields[("", "Model-Archive-Version")] = (ARCHIVE_VERSION[release], bool(shown))
     if release == "0.1.5" and view.settings.mms_version:
         fields[("", "License")] = (LICENSE_015, False)
-    saved = graph_structure.saved_version(view.symbol.value) if view.symbol.ok else None
+    saved = view.saved_mxnet_version
     if saved is not None:
-        fields[("", "Engine")] = ({"MXNet": ["int", saved]}, True)
+        fields[("", "Engine")] = ({"MXNet": ["int", int_from_version(saved)]}, True)
     if not isinstance(manifest.get("Model"), dict):
         return fields
     files = {key: view.model_file(key) for key in REFERENCE_KEYS}
@@ -165,17 +181,38 @@ def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
 
 
 @rule(
-    "MAR103", "missing-reference", "error", "the manifest names a file that is not in the archive"
+    "MAR103",
+    "missing-reference",
+    "error",
+    "the manifest names a file that is not in the archive",
+    consequence=Consequence.REFUSED,
 )
 def missing_reference(view: ModelView) -> Iterator[Problem]:
     """MMS finds the signature, graph, weights and service through `Model.Signature`,
     `Model.Symbol`, `Model.Parameters` and `Model.Service`, matched as glob patterns against
     the archive's file names after it flattens folders away; each must match exactly one
-    file, else "<X> file in model archive is inconsistent with manifest".
+    file, else "<X> file in model archive is inconsistent with manifest". For `Parameters`
+    MMS only prints a warning and loads `<graph prefix>-<epoch>.params` anyway (it never
+    opens the file named): when that file is there, the finding is a warning.
 
     Fix: name each file by its plain file name as stored in the archive (`mar-lint repack`
     corrects a reference when exactly one file of that kind is present).
     """
+    for reference, problem in _reference_problems(view):
+        loaded = view.checkpoint_params if reference.key == "Parameters" else None
+        if loaded is not None and loaded in view.flattened():
+            # MMS only prints a warning about `Parameters` and never opens that file: it loads
+            # the checkpoint by the graph's prefix, which is there.
+            problem = dataclasses.replace(
+                problem,
+                message=f"{problem.message}; MMS only warns and loads {loaded}",
+                severity=Severity.WARNING,
+                consequence=Consequence.UNCHECKED_RISK,
+            )
+        yield problem
+
+
+def _reference_problems(view: ModelView) -> Iterator[tuple[Reference, Problem]]:
     manifest = view.root + MANIFEST
     gluon = view.model_entry.get("Model-Format") == "Gluon-Imperative"
     for reference in view.references.values():
@@ -185,17 +222,23 @@ def missing_reference(view: ModelView) -> Iterator[Problem]:
         where = {"member": manifest, "location": reference.pointer}
         if value == "":
             if not (gluon and reference.key in ("Symbol", "Parameters")):
-                yield Problem(f"Model.{reference.key} is empty: it names no file", **where)
+                yield (
+                    reference,
+                    Problem(f"Model.{reference.key} is empty: it names no file", **where),
+                )
             continue
         if len(reference.matches) > 1:
             names = ", ".join(m.name for m in reference.matches[:5])
-            yield Problem(
-                f"Model.{reference.key} {value!r} matches {len(reference.matches)} files ({names}); "
-                "MMS needs exactly one",
-                **where,
+            yield (
+                reference,
+                Problem(
+                    f"Model.{reference.key} {value!r} matches {len(reference.matches)} files ({names}); "
+                    "MMS needs exactly one",
+                    **where,
+                ),
             )
         elif not reference.matches:
-            yield _unmatched(view, reference.key, value, where)
+            yield reference, _unmatched(view, reference.key, value, where)
 
 
 def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> Problem:
@@ -205,8 +248,15 @@ def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> 
     candidate = view.model_file(key)
     if candidate is None:
         return Problem(message, **where)
-    fix = Fix(
-        f"set Model.{key} to {candidate.basename!r}",
-        (SetJson(where["member"], where["location"], candidate.basename),),
+    return Problem(
+        f"{message}; did you mean {candidate.basename!r}?",
+        fix=_reference_fix(key, where, candidate.basename),
+        **where,
     )
-    return Problem(f"{message}; did you mean {candidate.basename!r}?", fix=fix, **where)
+
+
+def _reference_fix(key: str, where: dict[str, str], basename: str) -> Fix:
+    return Fix(
+        f"set Model.{key} to {basename!r}",
+        (SetJson(where["member"], where["location"], basename),),
+    )

@@ -6,200 +6,23 @@ from the class statements and imports alone.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Iterator
-from dataclasses import dataclass
-from functools import lru_cache
 
-from mar_lint.archive import MemberError
-from mar_lint.findings import Problem, json_pointer
+from mar_lint.findings import Consequence, Problem, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 
-# MMS's service classes and their parents (`mms/model_service/`, §1.8). The Gluon ones exist
-# from MMS 0.4 on.
-MMS_CLASSES = {
-    "ModelService": None,
-    "SingleNodeService": "ModelService",
-    "MXNetBaseService": "SingleNodeService",
-    "MXNetVisionService": "MXNetBaseService",
-    "GluonImperativeBaseService": "SingleNodeService",
-    "GluonVisionService": "GluonImperativeBaseService",
+# MMS's image services: their `_preprocess` decodes each JPEG to 3 channels, resizes it to
+# `data_shape[2:]` and feeds a [1, 3, H, W] batch (mms-loader.md, "vision service").
+IMAGE_PREPROCESS = ("MXNetVisionService", "GluonVisionService")
+# Stock `_preprocess` methods that cannot feed the stock `_inference` on Python 3: the MXNet
+# base returns `map(...)`, the Gluon base returns nothing; `check_input_shape` then asserts a
+# list ("Input data must be a list").
+UNUSABLE_PREPROCESS = {
+    "MXNetBaseService": "returns `map(mx.nd.array, data)`, an iterator on Python 3",
+    "GluonImperativeBaseService": "returns nothing (`pass`)",
 }
-VISION_CLASSES = ("MXNetVisionService", "GluonVisionService")
-# Service files are a few KiB; the syntax tree of a huge one would take gigabytes to build.
-MAX_SERVICE_BYTES = 1 << 20
-
-
-@dataclass(frozen=True)
-class ServiceClass:
-    """A class name bound at the top level of the service module: defined there, or one of
-    MMS's classes imported into it (`inspect.getmembers` sees both)."""
-
-    name: str
-    defined: bool
-    lineage: frozenset[str]  # every class it is or derives from: its own and MMS's names
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What one MMS release makes of the module's classes."""
-
-    release: str
-    candidates: tuple[ServiceClass, ...]  # the classes that release considers
-    chosen: ServiceClass | None  # the class it instantiates; None when it fails
-    problem: str | None  # why it fails or picks the wrong class
-
-
-@lru_cache(maxsize=1)  # MAR401, MAR402 and MAR601 parse the same file in turn
-def parse_service(source: bytes, filename: str) -> ast.Module | str:
-    """The module's syntax tree, or what is wrong with it (with line and column)."""
-    try:
-        return ast.parse(source, filename=filename)
-    except SyntaxError as exc:
-        column = f", column {exc.offset}" if exc.offset else ""
-        where = f" (line {exc.lineno}{column})" if exc.lineno else ""
-        return f"not valid Python 3: {exc.msg}{where}"
-    except (ValueError, RecursionError, MemoryError) as exc:
-        return f"not valid Python 3: {exc or type(exc).__name__}"
-
-
-def service_tree(view: ModelView) -> ast.Module | str | None:
-    """The parsed service file; its problem as text; None without one to read."""
-    member = view.model_file("Service")
-    if member is None:
-        return None
-    if member.size > MAX_SERVICE_BYTES:
-        return f"is {member.size:,} bytes, too large for a service file (mar-lint parses up to {MAX_SERVICE_BYTES:,})"
-    try:
-        source = view.read(member, MAX_SERVICE_BYTES)
-    except MemberError:
-        return None  # MAR002 or MAR004 says why
-    return parse_service(source, member.name)
-
-
-def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that bind module attributes: also those inside top-level if/try blocks."""
-    for node in body:
-        yield node
-        if isinstance(node, ast.If):
-            yield from top_level(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            yield from top_level(
-                node.body
-                + node.orelse
-                + node.finalbody
-                + [s for h in node.handlers for s in h.body]
-            )
-
-
-def base_name(expression: ast.expr) -> str | None:
-    """`Base` or `module.Base` -> "Base"."""
-    if isinstance(expression, ast.Name):
-        return expression.id
-    if isinstance(expression, ast.Attribute):
-        return expression.attr
-    return None
-
-
-def service_classes(tree: ast.Module) -> dict[str, ServiceClass]:
-    """Every service class bound at the module's top level, with what it derives from."""
-    parents: dict[str, list[str]] = {}
-    defined = set()
-    for node in top_level(tree.body):
-        if isinstance(node, ast.ImportFrom):
-            for alias in node.names:
-                if alias.name in MMS_CLASSES:
-                    parents[alias.asname or alias.name] = [alias.name]
-        elif isinstance(node, ast.ClassDef):
-            # A class named after an MMS class (a copy of MMS's own module) stands for it.
-            parents[node.name] = [b for b in map(base_name, node.bases) if b and b != node.name]
-            defined.add(node.name)
-
-    def lineage(name: str, seen: frozenset[str]) -> frozenset[str]:
-        if name in seen:
-            return frozenset()
-        following = parents.get(name, [])
-        if following == [name] or (name not in parents and name in MMS_CLASSES):
-            following = [MMS_CLASSES[name]] if MMS_CLASSES[name] else []  # MMS's own class
-        found = frozenset({name})
-        for parent in following:
-            found |= lineage(parent, seen | {name})
-        return found
-
-    return {
-        name: ServiceClass(name, name in defined, lineage(name, frozenset())) for name in parents
-    }
-
-
-def select(classes: dict[str, ServiceClass], release: str) -> Selection:
-    """The class MMS `release` instantiates, following its selection code (§1.8)."""
-    root = "MXNetBaseService" if release in ("0.1.5", "0.2.0", "0.3.0") else "SingleNodeService"
-    candidates = tuple(c for _, c in sorted(classes.items()) if root in c.lineage)
-    own = [c for c in candidates if c.defined]
-    if not own:
-        return Selection(release, candidates, None, f"no class derives from {root}")
-    if release == "0.1.5":  # "the overrided class is the last one", alphabetically
-        chosen = candidates[-1]
-        if not chosen.defined:
-            return Selection(
-                release,
-                candidates,
-                chosen,
-                f"MMS 0.1.5 instantiates the last candidate in alphabetical order, the imported "
-                f"{chosen.name}, not {own[-1].name}: name your class so it sorts after "
-                f"{chosen.name}",
-            )
-        return Selection(release, candidates, chosen, None)
-    if release == "1.0.0":  # the legacy loader takes the first class defined in the file
-        chosen, leaves = own[0], _leaves(own)
-        if leaves != [chosen]:
-            return Selection(
-                release,
-                candidates,
-                chosen,
-                "MMS 1.x's legacy loader instantiates the first class in alphabetical order, "
-                f"{chosen.name}, of {', '.join(c.name for c in own)}",
-            )
-        return Selection(release, candidates, chosen, None)
-    leaves = _leaves(candidates)
-    if len(leaves) != 1:
-        names = ", ".join(c.name for c in leaves)
-        return Selection(
-            release,
-            candidates,
-            None,
-            f"{len(leaves)} classes derive from {root} with no subclass ({names}): MMS "
-            f'{release} needs exactly one ("There should be one user defined service derived '
-            'from ModelService.")',
-        )
-    return Selection(release, candidates, leaves[0], None)
-
-
-def _leaves(candidates: tuple[ServiceClass, ...] | list[ServiceClass]) -> list[ServiceClass]:
-    """Classes no other candidate derives from (`cls.__subclasses__()` is empty)."""
-    return [
-        c
-        for c in candidates
-        if not any(c.name in other.lineage for other in candidates if other is not c)
-    ]
-
-
-def target_release(view: ModelView) -> str:
-    return view.mms_release[0] if view.mms_release else "0.4.0"
-
-
-def service_selection(view: ModelView) -> Selection | None:
-    """What the target MMS release makes of the service file; None when it does not parse."""
-    tree = service_tree(view)
-    if not isinstance(tree, ast.Module):
-        return None
-    return select(service_classes(tree), target_release(view))
-
-
-def is_vision(selection: Selection | None) -> bool:
-    chosen = selection.chosen if selection else None
-    return chosen is not None and any(name in chosen.lineage for name in VISION_CLASSES)
+CHECKING_INFERENCE = ("MXNetBaseService", "GluonImperativeBaseService")
 
 
 @rule(
@@ -207,6 +30,7 @@ def is_vision(selection: Selection | None) -> bool:
     "service-invalid",
     "error",
     "the service file is missing from the archive or is not valid Python",
+    consequence=Consequence.REFUSED,
 )
 def service_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS imports the service file named by `Model.Service` when it loads the model; a file
@@ -231,9 +55,9 @@ def service_invalid(view: ModelView) -> Iterator[Problem]:
                 "none as `Model.Service`"
             )
         return
-    tree = service_tree(view)
-    if isinstance(tree, str):
-        yield Problem(tree, member=member.name, location=_line_column(tree))
+    service = view.service
+    if service is not None and service.error:
+        yield Problem(service.error, member=member.name, location=_line_column(service.error))
 
 
 def _line_column(problem: str) -> str | None:
@@ -248,37 +72,97 @@ def _line_column(problem: str) -> str | None:
     "MAR402",
     "service-class",
     "error",
-    "MMS will not find exactly one service class, or a vision service lacks 4-D image inputs",
+    "MMS will not find exactly one service class, or picks another class than yours",
+    consequence=Consequence.REFUSED,
 )
 def service_class(view: ModelView) -> Iterator[Problem]:
     """MMS picks the service class by inheritance, not by name: MMS 0.2-0.4 take the one
     class deriving from `MXNetBaseService` (0.4: `SingleNodeService`) that nothing derives
-    from, and fail when there are none or several ("There should be one user defined
-    service derived from ModelService."); MMS 0.1.5 takes the last one in alphabetical
-    order, imported MMS classes included; MMS 1.x's legacy loader the first class defined in
-    the file. A copy of MMS's `mxnet_model_service.py` defines two such classes. A vision
-    service (`MXNetVisionService`, `GluonVisionService`) resizes each JPEG to
-    `data_shape[2:]` and feeds NCHW batches, so every input needs a 4-D shape.
+    from, and refuse the model when there are none or several ("There should be one user
+    defined service derived from ModelService."); MMS 0.1.5 takes the last one in
+    alphabetical order, imported MMS classes included; MMS 1.x's legacy loader the first
+    class defined in the file. There MMS loads the model and runs another class than yours.
+    A copy of MMS's `mxnet_model_service.py` defines two such classes.
 
     Fix: define exactly one class deriving (directly or through your own classes) from
-    `MXNetBaseService`, `MXNetVisionService` or, on MMS 0.4, the Gluon services; give vision
-    inputs shapes like `[0, 3, 224, 224]`.
+    `MXNetBaseService`, `MXNetVisionService` or, on MMS 0.4, the Gluon services.
     """
-    member = view.model_file("Service")
-    selection = service_selection(view)
-    if member is None or selection is None:
+    service, selection = view.service, view.service_selection
+    if service is None or selection is None or not selection.problem:
         return
-    if selection.problem:
-        yield Problem(selection.problem, member=member.name)
-    if is_vision(selection) and view.signature.ok and isinstance(view.signature.value, dict):
-        inputs = view.signature.value.get("inputs")
-        for index, entry in enumerate(inputs if isinstance(inputs, list) else []):
-            shape = entry.get("data_shape") if isinstance(entry, dict) else None
-            if isinstance(shape, list) and len(shape) != 4:
-                yield Problem(
-                    f"{selection.chosen.name} is a vision service, which resizes images to "  # type: ignore[union-attr]
-                    f"data_shape[2:] and feeds NCHW batches: input {entry.get('data_name')!r} "
-                    f"needs 4 dimensions like [0, 3, 224, 224], not {shape}",
-                    member=view.signature.member.name,  # type: ignore[union-attr]
-                    location=json_pointer("inputs", index, "data_shape"),
-                )
+    # With a chosen class the release loads the model and runs another class than yours.
+    wrong_class = Consequence.WRONG_ANSWERS if selection.chosen is not None else None
+    yield Problem(selection.problem, member=service.member_name, consequence=wrong_class)
+
+
+@rule(
+    "MAR403",
+    "inherited-preprocess",
+    "error",
+    "the service class inherits a stock _preprocess that cannot feed the model on Python 3",
+    consequence=Consequence.REQUESTS_FAIL,
+)
+def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
+    """`MXNetBaseService._preprocess` returns `map(mx.nd.array, data)`: a list on Python 2,
+    an iterator on Python 3, where the stock `_inference` asserts a list, so every request
+    fails ("Input data must be a list"). `GluonImperativeBaseService._preprocess` returns
+    nothing, with the same end. A method that only returns `super()._preprocess(data)`
+    runs the same code. Example: `class TabularService(MXNetBaseService): pass`.
+
+    Fix: override `_preprocess` and return a list, e.g.
+    `return [mx.nd.array(item) for item in data]`.
+    """
+    selection = view.service_selection
+    if selection is None or selection.chosen is None:
+        return
+    provider = selection.provider("_preprocess")
+    if provider in UNUSABLE_PREPROCESS and selection.provider("_inference") in CHECKING_INFERENCE:
+        yield Problem(
+            f"{selection.chosen.name} inherits {provider}._preprocess, which "
+            f"{UNUSABLE_PREPROCESS[provider]}: every request fails on Python 3 "
+            '("Input data must be a list")',
+            member=view.service.member_name,  # type: ignore[union-attr]
+            location=str(selection.chosen.line) if selection.chosen.line else None,
+            hint="override _preprocess to return a list of NDArrays",
+        )
+
+
+@rule(
+    "MAR404",
+    "image-input",
+    "error",
+    "the stock image _preprocess cannot feed an input: it needs 4-D NCHW and 3 channels",
+    consequence=Consequence.REQUESTS_FAIL,
+)
+def image_input(view: ModelView) -> Iterator[Problem]:
+    """The stock vision services (`MXNetVisionService`, `GluonVisionService`) decode every
+    JPEG to 3 channels (RGB), resize it to `data_shape[2:]` and feed a [1, 3, H, W] batch.
+    An input that is not 4-D, or whose channel dimension is not 3 (a grey-scale
+    [0, 1, 28, 28] model), fails every request, unless the class overrides `_preprocess`.
+
+    Fix: override `_preprocess` to decode the way the model wants (e.g.
+    `image.read(jpeg, flag=0)` for grey-scale), or give the model 3-channel NCHW inputs.
+    """
+    selection = view.service_selection
+    provider = selection.provider("_preprocess") if selection else None
+    signature = view.signature.value if view.signature.ok else None
+    if provider not in IMAGE_PREPROCESS or not isinstance(signature, dict):
+        return
+    inputs = signature.get("inputs")
+    for index, entry in enumerate(inputs if isinstance(inputs, list) else []):
+        shape = entry.get("data_shape") if isinstance(entry, dict) else None
+        if not isinstance(shape, list):
+            continue
+        name = entry.get("data_name")
+        if len(shape) != 4:
+            problem = f"needs 4 dimensions like [0, 3, 224, 224], not {shape}"
+        elif shape[1] != 3:
+            problem = f"has {shape[1]} channels in {shape}, and every image arrives with 3"
+        else:
+            continue
+        yield Problem(
+            f"{selection.chosen.name} inherits {provider}._preprocess, which decodes every "  # type: ignore[union-attr]
+            f"image to a [1, 3, H, W] batch: input {name!r} {problem}",
+            member=view.signature.member.name,  # type: ignore[union-attr]
+            location=json_pointer("inputs", index, "data_shape"),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from mar_lint.findings import Fix, Problem, SetJson, Severity, json_pointer
+from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
 from mar_lint.model import ModelView, is_dimension
 from mar_lint.registry import rule
 
@@ -30,7 +30,11 @@ def _entries(signature: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 @rule(
-    "MAR201", "signature-invalid", "error", "signature missing, not JSON, or of the wrong structure"
+    "MAR201",
+    "signature-invalid",
+    "error",
+    "signature missing, not JSON, or of the wrong structure",
+    consequence=Consequence.REFUSED,
 )
 def signature_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS reads `signature.json` to bind the graph's inputs and to build its API: it needs
@@ -97,6 +101,7 @@ def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]
     "mime-type",
     "error",
     "input_type or output_type is not image/jpeg or application/json",
+    consequence=Consequence.REFUSED,
 )
 def mime_type(view: ModelView) -> Iterator[Problem]:
     """MMS 0.x accepts exactly two MIME types, `image/jpeg` and `application/json`; the export
@@ -129,7 +134,13 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
         )
 
 
-@rule("MAR203", "batch-dimension", "error", "the first dimension of a data_shape is not 0")
+@rule(
+    "MAR203",
+    "batch-dimension",
+    "error",
+    "the first dimension of a data_shape is not 0",
+    consequence=Consequence.UNCHECKED_RISK,
+)
 def batch_dimension(view: ModelView) -> Iterator[Problem]:
     """MMS treats the first dimension of every `data_shape` as the batch axis and overwrites
     it with 1 when it binds the graph (MMS issue #45). By convention it is written as 0,

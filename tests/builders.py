@@ -28,14 +28,38 @@ class ClassifierService(MXNetVisionService):
         return super(ClassifierService, self)._postprocess(data)
 '''
 
+# The stock vision service decodes every image to 3 channels; a grey-scale model needs its
+# own `_preprocess` (MMS fails every request otherwise: MAR404).
+GREY_VISION_SERVICE = '''\
+"""Digit classes for one grey-scale JPEG, for MMS 0.4."""
+from mms.model_service.mxnet_vision_service import MXNetVisionService
+from mms.utils.mxnet import image
+
+
+class DigitsService(MXNetVisionService):
+    """The stock service decodes images to RGB; this model reads one grey channel."""
+
+    def _preprocess(self, data):
+        batches = []
+        for index, jpeg in enumerate(data):
+            _, _, height, width = self.signature["inputs"][index]["data_shape"]
+            grey = image.read(jpeg, flag=0)  # H x W x 1
+            grey = image.resize(grey, width, height)
+            batches.append(image.transform_shape(grey))  # 1 x 1 x H x W
+        return batches
+'''
+
+# `MXNetBaseService._preprocess` returns a `map` on Python 3, which MMS's `_inference`
+# refuses ("Input data must be a list"): a JSON service returns a list itself (MAR403).
 JSON_SERVICE = '''\
 """Tabular model service for MMS 0.4."""
+import mxnet as mx
 from mms.model_service.mxnet_model_service import MXNetBaseService
 
 
 class TabularService(MXNetBaseService):
     def _preprocess(self, data):
-        return super(TabularService, self)._preprocess(data)
+        return [mx.nd.array(item) for item in data]
 '''
 
 
@@ -50,6 +74,13 @@ class ExportedModel:
     input_shape: tuple[int, ...]
     output_shape: tuple[int, ...]
     vision: bool
+
+    @property
+    def service(self) -> str:
+        """The service file MMS serves this model with."""
+        if not self.vision:
+            return JSON_SERVICE
+        return GREY_VISION_SERVICE if self.input_shape[1] == 1 else VISION_SERVICE
 
     @property
     def output_name(self) -> str:
@@ -165,7 +196,7 @@ class ArchiveSpec:
             ("signature.json", json.dumps(self.signature, indent=2)),
             (f"{prefix}-symbol.json", self.model.symbol),
             (f"{prefix}-0000.params", self.model.params),
-            ("service.py", VISION_SERVICE if self.model.vision else JSON_SERVICE),
+            ("service.py", self.model.service),
             ("MANIFEST.json", json.dumps(self.manifest, indent=4)),
         ]
         if self.model.vision:

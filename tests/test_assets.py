@@ -1,8 +1,9 @@
-"""MAR601 labels-mismatch: synset.txt against the classes the real exported graph outputs."""
+"""MAR601 labels-mismatch: synset.txt against the classes the real exported graph outputs;
+MAR602 labels-missing: only a class that runs the stock labelling `_postprocess` needs it."""
 
 from __future__ import annotations
 
-from builders import ArchiveSpec
+from builders import VISION_SERVICE, ArchiveSpec
 from conftest import check
 
 
@@ -53,11 +54,40 @@ def test_duplicate_and_blank_labels_are_warnings(tmp_path, cnn_model):
 
 
 def test_vision_service_without_labels(tmp_path, cnn_model):
-    [finding] = check(with_labels(cnn_model, None).write(tmp_path / "m.model")).only("MAR601")
+    result = check(with_labels(cnn_model, None).write(tmp_path / "m.model"))
+    [finding] = result.only("MAR602")
     assert finding["message"] == (
-        "ClassifierService is a vision service and needs synset.txt, which the archive does "
-        "not have"
+        "DigitsService inherits MXNetVisionService._postprocess, which answers with labels "
+        "from synset.txt, and the archive has none: every request fails"
     )
+    assert finding["member"] == "service.py" and result.exit_code == 1
+    assert result.only("MAR601") == []
+
+
+OWN_POSTPROCESS = VISION_SERVICE.replace(
+    "return super(ClassifierService, self)._postprocess(data)",
+    "return [str(d.argmax(axis=1).asnumpy().tolist()) for d in data]",
+)
+
+
+def test_labels_follow_the_postprocess_the_class_runs(tmp_path, resnet_model):
+    # Only the stock `_postprocess` reads labels: a class with its own needs no synset.txt;
+    # one that only returns super()'s result runs the stock one and does.
+    own = with_labels(resnet_model, None)
+    own.drop.add("service.py")
+    own.extra.append(("service.py", OWN_POSTPROCESS))
+    assert check(own.write(tmp_path / "own.model")).only("MAR602") == []
+    delegating = with_labels(resnet_model, None)  # VISION_SERVICE: `return super()...`
+    [finding] = check(delegating.write(tmp_path / "delegating.model")).only("MAR602")
+    assert finding["message"].startswith("ClassifierService inherits MXNetVisionService.")
+
+
+def test_a_trailing_blank_line_is_a_label_as_mms_reads_it(tmp_path, cnn_model):
+    labels = "".join(f"digit {i}\n" for i in range(10)) + "\n"
+    result = check(with_labels(cnn_model, labels).write(tmp_path / "m.model"))
+    count, blank = sorted(result.only("MAR601"), key=lambda f: f["message"])
+    assert count["message"].startswith("11 labels for 10 classes")
+    assert blank["message"] == "blank labels on lines 11"
 
 
 def test_class_count_from_the_signature_without_a_graph(tmp_path, cnn_model):

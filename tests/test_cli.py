@@ -88,11 +88,21 @@ def test_text_output_is_plain_without_a_terminal(tmp_path, mlp_model):
 
 def test_rule_docs(tmp_path):
     result = run_cli("rule", "mar203")
-    assert result.exit_code == 0 and result.output.startswith("MAR203 batch-dimension (error)")
-    assert "MMS issue #45" in result.output
+    assert result.output.startswith("MAR203 batch-dimension (error; risk MMS does not check)")
+    assert result.exit_code == 0 and "MMS issue #45" in result.output
     assert run_cli("rule", "MAR999").exit_code == 2
     listing = run_cli("rules").output
     assert "MAR001  archive-unreadable" in listing and "MAR902" in listing
+    assert "MAR404  image-input            error    every request fails" in listing
+    [entry] = [
+        r for r in json.loads(run_cli("rules", "--format", "json").output) if r["code"] == "MAR601"
+    ]
+    assert (entry["consequence"], entry["consequence_text"]) == (
+        "wrong-answers",
+        "serves wrong answers",
+    )
+    explained = json.loads(run_cli("rule", "MAR901", "--format", "json").output)
+    assert explained["consequence"] is None
 
 
 def test_real_console_script_on_garbage_never_tracebacks(tmp_path):

@@ -1,4 +1,4 @@
-"""MAR501 engine-version and MAR502 engine-incompatible."""
+"""MAR501 engine-version, MAR502 engine-incompatible and MAR503 engine-declared."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def test_unparseable_engine(tmp_path, mlp_model, value):
 
 def test_engine_older_than_the_graph_is_a_warning(tmp_path, mlp_model):
     spec = ArchiveSpec(mlp_model, manifest={"Engine": {"MXNet": "1.1.0"}})
-    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR502")
-    assert finding["severity"] == "warning"
+    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR503")
+    assert finding["severity"] == "warning" and finding["fixable"]
     assert (
         finding["message"] == "the graph was saved by MXNet 1.9.1, but Engine.MXNet declares 1.1.0"
     )
@@ -39,3 +39,25 @@ def test_target_older_than_the_graph_is_an_error(tmp_path, mlp_model):
     assert "newer than the target MXNet 1.2.0" in finding["message"]
     assert result.exit_code == 1
     assert check(path, args=("--mxnet-version", "1.9.1")).only("MAR502") == []
+
+
+@pytest.mark.parametrize("declared", ["2.0.0", ["int", 20000]])
+def test_declared_engine_newer_than_the_target(tmp_path, mlp_model, declared):
+    # The graph itself (saved by 1.9.1) loads; the declaration asks for an MXNet the
+    # servers do not run, which MMS never checks.
+    spec = ArchiveSpec(mlp_model, manifest={"Engine": {"MXNet": declared}})
+    result = check(spec.write(tmp_path / "m.model"), args=("--mxnet-version", "1.9.1"))
+    [finding] = result.only("MAR503")
+    assert finding["message"] == "Engine.MXNet declares 2.0.0, newer than the target MXNet 1.9.1"
+    assert finding["severity"] == "warning" and finding["location"] == "/Engine/MXNet"
+    assert finding["fixable"] and result.only("MAR502") == [] and result.exit_code == 0
+
+
+def test_declared_engine_newer_than_an_installed_target(tmp_path, mlp_model):
+    spec = ArchiveSpec(mlp_model, manifest={"Engine": {"MXNet": "1.9.2"}})
+    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR503")  # mxnet 1.9.1 installed
+    assert finding["message"].endswith("newer than the target MXNet 1.9.1")
+    assert (
+        check(spec.write(tmp_path / "m.model"), args=("--mxnet-version", "1.9.2")).only("MAR503")
+        == []
+    )

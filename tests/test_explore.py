@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import stat
+import struct
 import zipfile
 from pathlib import Path
 
@@ -66,8 +67,8 @@ def test_overview_of_a_clean_archive(tmp_path, cnn_model):
         "(1, 10)",
         "2,346 parameters",
         "float32",
-        "class ClassifierService(MXNetVisionService)",
-        "def _postprocess",
+        "class DigitsService(MXNetVisionService)",
+        "def _preprocess",
         "10 labels: class_0, class_1",
         "error(s)",
     ):
@@ -176,7 +177,7 @@ def test_broken_sections_say_what_is_wrong(tmp_path, cnn_model):
     ):
         change(spec)
     _, doc = explore_json(spec.write(tmp_path / "broken.model"))
-    assert doc["service"]["error"].startswith("does not parse as Python")
+    assert doc["service"]["error"].startswith("not valid Python 3: invalid syntax")  # as MAR401
     assert "truncated" in doc["params"]["error"]
 
 
@@ -246,7 +247,7 @@ def test_member_broken_json_is_shown_as_text(tmp_path, cnn_model):
 
 def test_member_python_has_line_numbers(digits_archive):
     result = explore(digits_archive, "--member", "service.py")
-    assert "5 class ClassifierService(MXNetVisionService):" in result.stdout
+    assert "6 class DigitsService(MXNetVisionService):" in result.stdout
 
 
 def test_member_text_as_is(digits_archive):
@@ -446,3 +447,64 @@ def test_graph_file_type_is_checked(tmp_path, cnn_model):
     path = ArchiveSpec(cnn_model).write(tmp_path / "m.model")
     result = explore(path, "--graph", tmp_path / "net.jpg")
     assert result.exit_code == 2 and ".svg" in result.stderr
+
+
+# -- the service and labels sections read what the rules read ----------------------------------
+
+
+def _encrypted_last_member(path: Path) -> Path:
+    """Set the 'encrypted' flag in the central header of the archive's last member."""
+    data = bytearray(path.read_bytes())
+    struct.pack_into("<H", data, data.rindex(b"PK\x01\x02") + 8, 0x1)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_service_the_manifest_names_but_the_archive_lacks(tmp_path, cnn_model):
+    spec = ArchiveSpec(cnn_model, drop={"service.py"})
+    spec.manifest["Model"]["Service"] = "handler.py"
+    path = spec.write(tmp_path / "m.model")
+    result = explore(path)
+    assert result.exit_code == 0 and "service: missing" in result.stdout
+    assert "MAR103" in result.stdout
+    status, doc = explore_json(path)
+    assert status == 0 and doc["service"]["error"] == "missing"
+    assert doc["service"]["member"] is None and doc["service"]["chosen"] is None
+
+
+def test_encrypted_service_member(tmp_path, cnn_model):
+    spec = ArchiveSpec(cnn_model, drop={"service.py"})
+    spec.extra.append(("service.py", cnn_model.service))
+    path = _encrypted_last_member(spec.write(tmp_path / "m.model"))
+    result = explore(path)
+    assert result.exit_code == 0 and "service.py is encrypted" in result.stdout
+    status, doc = explore_json(path)
+    assert status == 0 and doc["service"]["member"] == "service.py"
+    assert "encrypted" in doc["service"]["error"]
+    assert "MAR004" in {f["code"] for f in doc["check"]["findings"]}
+
+
+def test_service_section_shows_what_the_chosen_class_runs(tmp_path, cnn_model):
+    status, doc = explore_json(ArchiveSpec(cnn_model).write(tmp_path / "m.model"))
+    service = doc["service"]
+    assert (service["mms_release"], service["chosen"]) == ("0.4.0", "DigitsService")
+    assert service["runs"] == {
+        "_preprocess": None,  # its own
+        "_inference": "MXNetBaseService",
+        "_postprocess": "MXNetVisionService",
+    }
+    out = explore(tmp_path / "m.model").stdout
+    assert "MMS 0.4.0 instantiates DigitsService: its own _preprocess," in out
+
+
+def test_labels_panel_and_check_agree_on_a_trailing_blank_line(tmp_path, cnn_model):
+    spec = ArchiveSpec(cnn_model, drop={"synset.txt"})
+    spec.extra.append(("synset.txt", "".join(f"digit {i}\n" for i in range(10)) + "\n"))
+    path = spec.write(tmp_path / "m.model")
+    status, doc = explore_json(path)
+    assert doc["labels"]["count"] == 11 and doc["labels"]["blank"] == 1
+    [count] = [f for f in doc["check"]["findings"] if f["message"].startswith("11 labels")]
+    assert count["message"].startswith("11 labels for 10 classes")
+    out = explore(path).stdout
+    assert "11 labels: digit 0" in out and "11 labels for 10 classes" in out
+    assert "10 labels" not in out

@@ -129,3 +129,62 @@ def test_nested_member_is_found_by_basename_like_mms(tmp_path, mlp_model):
     spec = ArchiveSpec(mlp_model, drop={"synset.txt", "service.py"})
     spec.extra.append(("src/service.py", "class X: pass\n"))
     assert check(spec.write(tmp_path / "m.model")).only("MAR103") == []
+
+
+def test_explicit_model_server_wins_over_the_license_guess(tmp_path, mlp_model):
+    # `License` alone means MMS 0.1.5, but `"Model-Server": 0.4` says which release it is
+    # for: MMS 0.4 serves a manifest without `Parameters` and refuses two leaf classes.
+    spec = ArchiveSpec(mlp_model, manifest={"License": "Apache 2.0"})
+    del spec.manifest["Model"]["Parameters"]
+    spec.drop.add("service.py")
+    spec.extra.append(
+        (
+            "service.py",
+            "import mxnet as mx\n"
+            "from mms.model_service.mxnet_model_service import MXNetBaseService\n\n\n"
+            "class TabularService(MXNetBaseService):\n"
+            "    def _preprocess(self, data):\n        return [mx.nd.array(d) for d in data]\n\n\n"
+            "class TabularServiceV2(MXNetBaseService):\n"
+            "    def _preprocess(self, data):\n        return [mx.nd.array(d) for d in data]\n",
+        )
+    )
+    result = check(spec.write(tmp_path / "m.model"))
+    [archive] = result.document["archives"]
+    assert archive["mms_release"] == "0.4.0"
+    assert result.only("MAR102") == []
+    [finding] = result.only("MAR402")
+    assert finding["message"].startswith("2 classes derive from SingleNodeService")
+
+
+@pytest.mark.parametrize(
+    ("fields", "release"),
+    [
+        ({"License": "Apache 2.0", "Model-Server": 0.1, "Model-Archive-Version": 0.1}, "0.1.5"),
+        ({"Model-Server": 0.1, "Model-Archive-Version": 0.1}, "0.3.0"),
+        ({"Model-Server": 0.1, "Model-Archive-Version": 0.2}, "0.4.0"),
+        ({"License": "Apache 2.0", "Model-Server": 0.3}, "0.3.0"),
+        ({"Model-Server": "0.4", "Model-Archive-Version": 0.1}, "0.4.0"),
+    ],
+)
+def test_release_detection(tmp_path, mlp_model, fields, release):
+    result = check(ArchiveSpec(mlp_model, manifest=fields).write(tmp_path / "m.model"))
+    assert result.document["archives"][0]["mms_release"] == release
+
+
+def test_parameters_reference_mms_only_warns_about(tmp_path, mlp_model):
+    # MMS prints a warning for a Parameters entry that matches no file, then loads the
+    # checkpoint by the graph's prefix: tabular-0000.params is there, so the model is served.
+    spec = ArchiveSpec(mlp_model)
+    spec.manifest["Model"]["Parameters"] = "old-0000.params"
+    result = check(spec.write(tmp_path / "m.model"))
+    [finding] = result.only("MAR103")
+    assert finding["message"] == (
+        "Model.Parameters names 'old-0000.params', which is not in the archive; did you mean "
+        "'tabular-0000.params'?; MMS only warns and loads tabular-0000.params"
+    )
+    assert (finding["severity"], finding["consequence"]) == ("warning", "unchecked-risk")
+    assert finding["fixable"] and result.exit_code == 0
+    # Epoch 5 names a checkpoint the archive lacks: MMS refuses the model.
+    spec.manifest["Model"]["Parameters"] = "tabular-0005.params"
+    [finding] = check(spec.write(tmp_path / "m5.model")).only("MAR103")
+    assert (finding["severity"], finding["consequence"]) == ("error", "refused")

@@ -112,7 +112,8 @@ def test_plugin_rule_is_documented(example_site):
     listing = mar_lint(example_site, "rules")
     assert "ACME101  model-name-case" in listing.stdout
     explained = mar_lint(example_site, "rule", "acme101")
-    assert explained.stdout.startswith("ACME101 model-name-case (error)")
+    # A plugin rule that states no consequence predicts a risk MMS does not check.
+    assert explained.stdout.startswith("ACME101 model-name-case (error; risk MMS does not check)")
     assert "URL nobody can guess" in explained.stdout
     [entry] = [
         r
@@ -120,6 +121,7 @@ def test_plugin_rule_is_documented(example_site):
         if r["code"] == "ACME101"
     ]
     assert entry["origin"] == "acme (acme_mar_rules)"
+    assert entry["consequence"] == "unchecked-risk"
 
 
 def test_plugin_that_fails_to_import_is_reported_and_builtins_still_run(broken_site, mixed_case):

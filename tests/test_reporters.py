@@ -71,6 +71,11 @@ def test_sarif_validates_against_the_official_schema(archives):
     [logical] = location["logicalLocations"]
     assert logical["fullyQualifiedName"] == "signature.json/inputs/0/data_shape/0"
     assert warning["properties"]["fix"] == {"summary": "set the batch dimension to 0", "safe": True}
+    # What MMS does with each, per rule and per finding.
+    assert warning["properties"]["consequence"] == "unchecked-risk"
+    assert results["MAR202"]["properties"]["consequence"] == "refused"
+    assert by_id["MAR205"]["properties"]["consequence"] == "wrong-answers"
+    assert "consequence" not in by_id["MAR901"]["properties"]  # about mar-lint itself
 
 
 def test_sarif_keeps_relative_paths_relative(archives, monkeypatch):
@@ -226,3 +231,13 @@ def test_rules_as_json():
     assert "MMS issue #45" in entry["doc"] and entry["origin"].startswith("signature")
     single = json.loads(run_cli("rule", "MAR902", "--format", "json").output)
     assert single["code"] == "MAR902" and single["severity"] == "info"
+
+
+def test_json_findings_carry_their_consequence(archives):
+    document = json.loads(cli("check", "--format", "json", *map(str, archives[1:])).stdout)
+    broken, junk = document["archives"]
+    assert {f["code"]: f["consequence"] for f in broken["findings"]} == {
+        "MAR202": "refused",
+        "MAR203": "unchecked-risk",
+    }
+    assert [f["consequence"] for f in junk["findings"]] == ["refused"]

@@ -3,7 +3,8 @@ parsed with `ast` and never run."""
 
 from __future__ import annotations
 
-from builders import VISION_SERVICE, ArchiveSpec
+import pytest
+from builders import GREY_VISION_SERVICE, VISION_SERVICE, ArchiveSpec
 from conftest import check
 
 # What MMS 0.4's own `mms/model_service/mxnet_model_service.py` defines, abridged: copying it
@@ -93,6 +94,7 @@ class TabularServiceV2(MXNetBaseService):
         "2 classes derive from SingleNodeService with no subclass (TabularService, "
         "TabularServiceV2): MMS 0.4.0 needs exactly one"
     )
+    assert finding["consequence"] == "refused"
 
 
 def test_copy_of_the_default_json_service(tmp_path, mlp_model):
@@ -113,8 +115,10 @@ def test_copy_of_the_default_json_service(tmp_path, mlp_model):
 def test_mms_015_picks_the_last_class_alphabetically(tmp_path, cnn_model):
     path = ArchiveSpec(cnn_model).write(tmp_path / "m.model")
     [finding] = check(path, args=("--mms-version", "0.1.5")).only("MAR402")
-    assert "the imported MXNetVisionService, not ClassifierService" in finding["message"]
-    renamed = VISION_SERVICE.replace("ClassifierService", "VisionClassifier")
+    assert "the imported MXNetVisionService, not DigitsService" in finding["message"]
+    # MMS 0.1.5 loads the model and runs the stock class: not refused, wrong answers.
+    assert finding["consequence"] == "wrong-answers"
+    renamed = GREY_VISION_SERVICE.replace("DigitsService", "VisionDigits")
     later = with_service(cnn_model, renamed).write(tmp_path / "later.model")
     assert check(later, args=("--mms-version", "0.1.5")).only("MAR402") == []
 
@@ -144,7 +148,8 @@ from mms.model_service.mxnet_model_service import MXNetBaseService
 
 
 class TabularService(MXNetBaseService):
-    pass
+    def _preprocess(self, data):
+        return list(data)
 """
     result = check(with_service(mlp_model, source).write(tmp_path / "m.model"))
     assert not marker.exists() and result.exit_code == 0
@@ -160,12 +165,14 @@ def test_no_service_file(tmp_path, mlp_model):
 def test_vision_service_for_a_flat_input(tmp_path, mlp_model):
     spec = with_service(mlp_model, VISION_SERVICE, signature={"input_type": "image/jpeg"})
     result = check(spec.write(tmp_path / "m.model"))
-    [finding] = result.only("MAR402")
+    [finding] = result.only("MAR404")
     assert finding["member"] == "signature.json" and finding["location"] == "/inputs/0/data_shape"
     assert finding["message"] == (
-        "ClassifierService is a vision service, which resizes images to data_shape[2:] and "
-        "feeds NCHW batches: input 'data' needs 4 dimensions like [0, 3, 224, 224], not [0, 12]"
+        "ClassifierService inherits MXNetVisionService._preprocess, which decodes every image "
+        "to a [1, 3, H, W] batch: input 'data' needs 4 dimensions like [0, 3, 224, 224], "
+        "not [0, 12]"
     )
+    assert result.only("MAR402") == [] and result.exit_code == 1
 
 
 def test_huge_service_file_is_not_parsed(tmp_path, mlp_model):
@@ -174,3 +181,81 @@ def test_huge_service_file_is_not_parsed(tmp_path, mlp_model):
     assert finding["message"] == (
         "is 1,200,000 bytes, too large for a service file (mar-lint parses up to 1,048,576)"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "provider"),
+    [
+        ("    pass\n", "MXNetBaseService"),
+        (
+            "    def _preprocess(self, data):\n"
+            '        """Delegates: runs the stock method."""\n'
+            "        return super(TabularService, self)._preprocess(data)\n",
+            "MXNetBaseService",
+        ),
+    ],
+    ids=["inherited", "delegating"],
+)
+def test_python3_preprocess_trap(tmp_path, mlp_model, body, provider):
+    source = (
+        "from mms.model_service.mxnet_model_service import MXNetBaseService\n\n\n"
+        f"class TabularService(MXNetBaseService):\n{body}"
+    )
+    result = check(with_service(mlp_model, source).write(tmp_path / "m.model"))
+    [finding] = result.only("MAR403")
+    assert finding["message"] == (
+        f"TabularService inherits {provider}._preprocess, which returns "
+        "`map(mx.nd.array, data)`, an iterator on Python 3: every request fails on Python 3 "
+        '("Input data must be a list")'
+    )
+    assert finding["member"] == "service.py" and finding["location"] == "4"
+    assert result.exit_code == 1
+
+
+def test_own_preprocess_or_inference_escapes_the_trap(tmp_path, mlp_model):
+    base = "from mms.model_service.mxnet_model_service import MXNetBaseService\n\n\n"
+    for name, body in {
+        "own-preprocess": "    def _preprocess(self, data):\n        return list(data)\n",
+        "own-inference": "    def _inference(self, data):\n        return list(data)\n",
+        "mixin-first": None,
+    }.items():
+        if body is None:  # a mixin's _preprocess comes first in the method order
+            source = base + (
+                "class ListInput(object):\n    def _preprocess(self, data):\n"
+                "        return list(data)\n\n\n"
+                "class TabularService(ListInput, MXNetBaseService):\n    pass\n"
+            )
+        else:
+            source = base + f"class TabularService(MXNetBaseService):\n{body}"
+        result = check(with_service(mlp_model, source).write(tmp_path / f"{name}.model"))
+        assert result.only("MAR403") == [], name
+
+
+def test_grey_scale_model_behind_the_stock_vision_service(tmp_path, cnn_model):
+    # MXNetVisionService decodes every JPEG to 3 channels: a [N, 1, 28, 28] graph fails
+    # every request (the README's old "correct" sample did).
+    spec = with_service(cnn_model, VISION_SERVICE)
+    result = check(spec.write(tmp_path / "m.model"))
+    [finding] = result.only("MAR404")
+    assert finding["message"] == (
+        "ClassifierService inherits MXNetVisionService._preprocess, which decodes every image "
+        "to a [1, 3, H, W] batch: input 'data' has 1 channels in [0, 1, 28, 28], and every "
+        "image arrives with 3"
+    )
+    assert finding["location"] == "/inputs/0/data_shape" and result.exit_code == 1
+    # The same model with its own grey-scale _preprocess is served.
+    assert check(ArchiveSpec(cnn_model).write(tmp_path / "grey.model")).findings == []
+
+
+def test_rgb_model_behind_the_stock_vision_service_is_clean(tmp_path, resnet_model):
+    result = check(ArchiveSpec(resnet_model).write(tmp_path / "m.model"))
+    assert result.only("MAR404") + result.only("MAR403") + result.only("MAR602") == []
+
+
+def test_gluon_vision_service_decodes_rgb_too(tmp_path, cnn_model):
+    source = (
+        "from mms.model_service.gluon_vision_service import GluonVisionService\n\n\n"
+        "class DigitsService(GluonVisionService):\n    pass\n"
+    )
+    [finding] = check(with_service(cnn_model, source).write(tmp_path / "m.model")).only("MAR404")
+    assert finding["message"].startswith("DigitsService inherits GluonVisionService._preprocess")

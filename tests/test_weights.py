@@ -249,7 +249,10 @@ def test_weights_without_an_epoch(tmp_path, mlp_model):
         )
     )
     [finding] = result.only("MAR305")
-    assert finding["severity"] == "warning" and "No epoch number found" in finding["message"]
+    # MMS parses epoch 0 from "tabular.params" and loads tabular-0000.params: refused.
+    assert finding["message"].startswith("MMS will load tabular-0000.params, not tabular.params")
+    assert finding["severity"] == "error" and "No epoch number found" in finding["message"]
+    assert finding["consequence"] == "refused" and result.exit_code == 1
     assert result.only("MAR304") == []  # the weights themselves are right
 
 

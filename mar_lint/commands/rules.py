@@ -28,6 +28,8 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "doc": rule.doc,
         "needs_mxnet": rule.needs_mxnet,
         "origin": rule.origin,
+        "consequence": rule.consequence.value if rule.consequence else None,
+        "consequence_text": rule.consequence_text,
     }
 
 
@@ -43,7 +45,8 @@ def rule_command(code: str, output_format: str) -> None:
         click.echo(json.dumps(rule_json(found), indent=2))
     else:
         click.echo(
-            f"{found.code} {found.name} ({found.severity.value})\n\n{found.summary}\n\n{found.doc}"
+            f"{found.code} {found.name} ({found.severity.value}; {found.consequence_text})"
+            f"\n\n{found.summary}\n\n{found.doc}"
         )
 
 
@@ -56,4 +59,7 @@ def rules_command(output_format: str) -> None:
         click.echo(json.dumps([rule_json(item) for item in registry.rules], indent=2))
         return
     for item in registry.rules:
-        click.echo(f"{item.code}  {item.name:<22} {item.severity.value:<8} {item.summary}")
+        click.echo(
+            f"{item.code}  {item.name:<22} {item.severity.value:<8} "
+            f"{item.consequence_text:<24} {item.summary}"
+        )

@@ -23,6 +23,7 @@ def finding_json(finding: Finding) -> dict[str, Any]:
         "hint": finding.hint,
         "fixable": fix is not None,
         "fix": None if fix is None else {"summary": fix.summary, "safe": fix.safe},
+        "consequence": finding.consequence.value if finding.consequence else None,
     }
 
 

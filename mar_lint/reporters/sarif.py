@@ -34,6 +34,9 @@ def split_doc(doc: str) -> tuple[str, str]:
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
     why, _ = split_doc(rule.doc)
+    properties: dict[str, Any] = {"needsMxnet": rule.needs_mxnet, "origin": rule.origin}
+    if rule.consequence is not None:  # the engine's own codes (9xx) are about mar-lint
+        properties["consequence"] = rule.consequence.value
     return {
         "id": rule.code,
         "name": rule.name,
@@ -41,7 +44,7 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "fullDescription": {"text": why or rule.summary},
         "help": {"text": rule.doc, "markdown": rule.doc},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
-        "properties": {"needsMxnet": rule.needs_mxnet, "origin": rule.origin},
+        "properties": properties,
     }
 
 
@@ -70,6 +73,8 @@ def result(finding: Finding, report: ArchiveReport, rule_index: dict[str, int]) 
         properties["hint"] = finding.hint
     if finding.fix is not None:
         properties["fix"] = {"summary": finding.fix.summary, "safe": finding.fix.safe}
+    if finding.consequence is not None:
+        properties["consequence"] = finding.consequence.value
     entry: dict[str, Any] = {
         "ruleId": finding.code,
         "level": LEVELS[finding.severity],
