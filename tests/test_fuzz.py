@@ -61,15 +61,7 @@ CRASHERS = Path(__file__).parent / "fixtures" / "crashers"
 # Crashes already filed, whose fix is in code another change owns: (file, text of the
 # traceback) -> why. The fuzzer counts and prints them instead of failing; the crasher
 # fixtures that reproduce them are xfail (KNOWN_CRASHERS). Remove an entry with its fix.
-KNOWN_CRASH_SIGNATURES: dict[tuple[str, str], str] = {
-    ("mar_lint/explore.py", "dict() got multiple values for keyword argument 'error'"): (
-        "explore's service section when the service file cannot be read "
-        "(issue 12, `explore` crashes; fixed with 'one reader per fact')"
-    ),
-    ("mar_lint/explore.py", "KeyError: 'error'"): (
-        "explore's service section on an encrypted member (issue 12, `explore` crashes)"
-    ),
-}
+KNOWN_CRASH_SIGNATURES: dict[tuple[str, str], str] = {}
 
 
 def known_crash(traceback_text: str) -> str | None:
