@@ -59,8 +59,9 @@ BATCH_TIMEOUT = 240.0  # seconds; a hang shows up as a batch that does not finis
 DRIVER = Path(__file__).with_name("fuzz_driver.py")
 CRASHERS = Path(__file__).parent / "fixtures" / "crashers"
 # Crashes already filed, whose fix is in code another change owns: (file, text of the
-# traceback) -> why. The fuzzer counts and prints them instead of failing; the crasher
-# fixtures that reproduce them are xfail (KNOWN_CRASHERS). Remove an entry with its fix.
+# traceback) -> why. The fuzzer counts and prints them instead of failing, and the crasher
+# fixtures that reproduce them are expected failures (xfail) with that reason. Remove an
+# entry with its fix. (The two explore crashes of issue 12 were here until main fixed them.)
 KNOWN_CRASH_SIGNATURES: dict[tuple[str, str], str] = {}
 
 
