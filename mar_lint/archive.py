@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from mar_lint.limits import Limits
+from mar_lint.zip_layout import Layout, MemberDataError, MemberReader, read_layout
 
 MANIFEST = "MANIFEST.json"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
@@ -57,6 +58,11 @@ _READ_ERRORS = (
     struct.error,
 )
 
+# The compression methods every MMS release unpacks (Python 2's zipfile and MMS 1.x's
+# java.util.zip know no other), and the only ones mar-lint reads: a bzip2 or LZMA
+# decompressor cannot be bounded by the bytes it produces the way zlib's can.
+PORTABLE_COMPRESSIONS = ("stored", "deflated")
+
 _COMPRESSION_NAMES = {
     zipfile.ZIP_STORED: "stored",
     zipfile.ZIP_DEFLATED: "deflated",
@@ -67,6 +73,10 @@ _COMPRESSION_NAMES = {
 
 class MemberError(Exception):
     """A member could not be read: too large, corrupt, or not a regular file."""
+
+
+class MemberTooLarge(MemberError):
+    """A member larger than the limit its reader sets: it was not read (nor checked)."""
 
 
 class MemberRefused(MemberError):
@@ -168,41 +178,113 @@ def sniff_format(head: bytes, size: int) -> str | None:
     return "the file is not a zip archive"
 
 
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+# One JSON string, or an unterminated one up to the end of the text. Linear whatever the
+# input: every alternative consumes what it scans and the match cannot fail from a quote (a
+# pattern that could fail would rescan the rest of the text from every later quote, which
+# is quadratic on a long run of escaped quotes).
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\(?:.|\Z)[^"\\]*)*(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
 
 
-def json_depth_exceeds(data: bytes, limit: int) -> bool:
-    """True when JSON text nests deeper than `limit`, found without parsing it.
-
-    Python's parser recurses per level, so a member made of 200,000 `[` must be refused
-    before it reaches `json.loads`.
-    """
-    if data.count(b"[") + data.count(b"{") <= limit:
-        return False
+def json_shape_problem(data: bytes, limits: Limits) -> str | None:
+    """Why JSON text would cost too much to parse, found in linear time without parsing it:
+    too deep (Python's parser recurses per level: 200,000 `[` must never reach `json.loads`),
+    too many values (each is a Python object), or a string too long."""
+    strings = _JSON_STRING.findall(data)
+    longest = max(map(len, strings), default=2) - 2
+    if longest > limits.max_json_string:
+        return f"holds a string of over {limits.max_json_string:,} bytes (the limit)"
+    outside = _JSON_STRING.sub(b'""', data)  # brackets and commas inside strings do not count
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    values = len(brackets) // 2 + outside.count(b",") + 1
+    if values > limits.max_json_values:
+        return f"holds more than {limits.max_json_values:,} values (the limit)"
+    if len(brackets) <= limits.max_json_depth:
+        return None
     depth = 0
-    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-        if bracket.group() in (b"[", b"{"):
+    for bracket in brackets:  # at most 2 x max_json_values of them
+        if bracket in b"[{":
             depth += 1
-            if depth > limit:
-                return True
+            if depth > limits.max_json_depth:
+                return f"nests deeper than {limits.max_json_depth} levels (the limit)"
         else:
             depth -= 1
-    return False
+    return None
+
+
+# What MMS makes of encodings Python's `json.loads(bytes)` would detect: it reads JSON with
+# `json.load(open(path))`, text mode in a UTF-8 locale (reference/mms-loader.md), and fails.
+_BOMS = (
+    (b"\xef\xbb\xbf", "a UTF-8 byte-order mark"),
+    (b"\xff\xfe\x00\x00", "a UTF-32 byte-order mark"),
+    (b"\x00\x00\xfe\xff", "a UTF-32 byte-order mark"),
+    (b"\xff\xfe", "a UTF-16 byte-order mark"),
+    (b"\xfe\xff", "a UTF-16 byte-order mark"),
+)
 
 
 def parse_json(data: bytes, limits: Limits) -> tuple[Any, str | None]:
-    """Parse JSON bytes under the nesting limit: (value, None) or (None, why it failed)."""
-    if json_depth_exceeds(data, limits.max_json_depth):
-        return None, f"JSON nests deeper than {limits.max_json_depth} levels"
+    """Parse JSON bytes as MMS does (UTF-8 text, no byte-order mark), under the limits:
+    (value, None) or (None, why it failed)."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return None, (
+                f"starts with {name}: MMS reads JSON as UTF-8 text (json.load(open(path))) "
+                "and fails to parse it"
+            )
+    if b"\x00" in data[:4] and len(data) >= 2:
+        return None, (
+            "is UTF-16 or UTF-32 text: MMS reads JSON as UTF-8 text (json.load(open(path))) "
+            "and fails to parse it"
+        )
+    problem = json_shape_problem(data, limits)
+    if problem:
+        return None, f"not parsed: it {problem}"
     try:
-        return json.loads(data), None
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+    try:
+        return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
     except (ValueError, RecursionError) as exc:
         return None, f"not valid JSON: {exc}"
+
+
+def walk_bounded(
+    root: str | os.PathLike[str], max_depth: int, skip_hidden: bool = False
+) -> Iterator[tuple[str, list[str] | None, list[str]]]:
+    """`os.walk` top-down, sorted, without recursion and without following folder links:
+    (folder, its sub-folders, its files). A folder `max_depth` levels below `root` is not
+    entered: it comes as (folder, None, []) so the caller can say so. Sub-folders removed
+    from the list by the caller are not entered (as with `os.walk`); with `skip_hidden`,
+    folders whose names start with "." are left out."""
+    pending: list[tuple[str, int]] = [(os.fspath(root), 0)]
+    while pending:
+        top, depth = pending.pop()
+        if depth > max_depth:
+            yield top, None, []
+            continue
+        dirs, files = [], []
+        try:
+            with os.scandir(top) as entries:
+                for entry in entries:
+                    try:
+                        is_dir = entry.is_dir()  # a link to a folder counts, as in os.walk
+                    except OSError:
+                        is_dir = False
+                    (dirs if is_dir else files).append(entry.name)
+        except OSError:
+            continue  # os.walk skips folders it cannot list
+        dirs.sort()
+        files.sort()
+        if skip_hidden:
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+        yield top, dirs, files
+        for name in reversed(dirs):  # popped in sorted order
+            if not os.path.islink(os.path.join(top, name)):
+                pending.append((os.path.join(top, name), depth + 1))
 
 
 class ArchiveView:
@@ -213,11 +295,15 @@ class ArchiveView:
         self.limits = limits or Limits()
         self.kind = "folder" if self.path.is_dir() else "zip"
         self.unreadable: str | None = None  # why this is not an archive we can read (MAR001)
+        # A folder the walk did not enter because it lies beyond `max_folder_depth` (MAR009).
+        self.too_deep: str | None = None
         # Why a readable archive was not opened past its listing: it holds more members than
         # the limit (MAR009). `unreadable` then says the same, so no other rule runs.
         self.refused: str | None = None
         self.members: tuple[Member, ...] = ()
         self._zip: zipfile.ZipFile | None = None
+        # Where each zip member's bytes lie and what its records disagree on (zip only).
+        self.layout: Layout | None = None
         self._json: dict[int, JsonDocument] = {}
         self._bytes: dict[int, bytes] = {}
         # Member index -> None when it was read to its end (zip CRC verified), or why reading
@@ -273,10 +359,13 @@ class ArchiveView:
         with open(self.path, "rb") as handle:
             head = handle.read(512)
             size = os.fstat(handle.fileno()).st_size
+            damaged = False
             try:  # the end-of-central-directory record, as zipfile itself finds it
                 end_record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
             except (OSError, struct.error):
                 end_record = None
+            except zipfile.BadZipFile:  # a Zip64 locator that claims several disks
+                end_record, damaged = None, True
             if end_record is not None:
                 if self._count_central_headers(handle, end_record) > self.limits.max_members:
                     self._refuse_member_count()
@@ -285,10 +374,16 @@ class ArchiveView:
             self._zip = zipfile.ZipFile(self.path)
             infos = self._zip.infolist()
         except (*_READ_ERRORS, zipfile.LargeZipFile) as exc:
-            if end_record is not None:
+            if end_record is not None or damaged:
                 self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             else:
                 self.unreadable = sniff_format(head, size)
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                self.layout = read_layout(handle, infos, self._zip.start_dir, end_record)
+        except (*_READ_ERRORS, TypeError, IndexError) as exc:
+            self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             return
         self.members = tuple(self._zip_member(i, info) for i, info in enumerate(infos))
 
@@ -309,10 +404,15 @@ class ArchiveView:
         )
 
     def _walk_folder(self) -> Iterator[Member]:
+        """Files (and links to folders) under the folder, in sorted order, never following a
+        folder link. Iterative, with a bound on depth: `os.walk` recurses per level and a
+        folder nested 1,200 deep would raise RecursionError."""
         index = 0
-        for top, dirs, files in os.walk(self.path):  # never follows directory links
-            dirs.sort()
-            for name in sorted(files) + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
+        for top, dirs, files in walk_bounded(self.path, self.limits.max_folder_depth):
+            if dirs is None:
+                self.too_deep = top
+                continue
+            for name in files + [d for d in dirs if os.path.islink(os.path.join(top, d))]:
                 full = os.path.join(top, name)
                 info = os.lstat(full)
                 relative = Path(full).relative_to(self.path).as_posix()
@@ -401,7 +501,21 @@ class ArchiveView:
             return "is encrypted"
         if member.compression.startswith("method "):
             return f"is compressed with an unsupported {member.compression}"
-        return self.size_limit_reason(member)
+        if member.compression not in PORTABLE_COMPRESSIONS:
+            return f"is compressed with {member.compression}, which mar-lint does not inflate"
+        return self.layout_problem(member) or self.size_limit_reason(member)
+
+    def layout_problem(self, member: Member) -> str | None:
+        """Why the member's bytes are ambiguous (its records disagree, or they overlap another
+        member's), judged before reading any of them."""
+        if self.layout is None or member.is_dir:
+            return None
+        if member.index in self.layout.overlapping:
+            return "overlaps the bytes of other members (a zip bomb that reuses its data)"
+        placement = self.layout.placements[member.index]
+        if placement.problems:
+            return f"has headers that disagree: {'; '.join(placement.problems)}"
+        return None
 
     def stream(self, member: Member) -> IO[bytes]:
         """A forward-only stream of the member's bytes (zip CRC checked at its end; a zip
@@ -411,8 +525,9 @@ class ArchiveView:
         if reason:
             raise MemberRefused(f"{member.name} {reason}")
         try:
-            if self._zip is not None:
-                raw: IO[bytes] = self._zip.open(member.info)  # type: ignore[arg-type]
+            if self._zip is not None and self.layout is not None:
+                start = self.layout.placements[member.index].data_start
+                raw: IO[bytes] = MemberReader(open(self.path, "rb"), member.info, start)  # type: ignore[arg-type]
             else:
                 # O_NONBLOCK: a file swapped for a named pipe after listing must not hang us.
                 flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -426,7 +541,7 @@ class ArchiveView:
         if member.index in self._bytes:
             return self._bytes[member.index]
         if member.size > limit:
-            raise MemberError(
+            raise MemberTooLarge(
                 f"{member.name} is {member.size:,} bytes, over the {limit:,}-byte limit"
             )
         try:
@@ -438,7 +553,7 @@ class ArchiveView:
             self.read_results[member.index] = str(exc)
             raise MemberError(f"{member.name} is corrupt: {exc}") from exc
         if len(data) > limit:
-            raise MemberError(f"{member.name} holds more than {limit:,} bytes")
+            raise MemberTooLarge(f"{member.name} holds more than {limit:,} bytes")
         self.read_results[member.index] = None
         self._bytes[member.index] = data
         return data
@@ -516,6 +631,8 @@ class _MemberStream(io.BufferedIOBase):
     def read(self, size: int | None = -1) -> bytes:
         try:
             return self._raw.read(-1 if size is None else size)
+        except MemberDataError as exc:
+            raise MemberError(str(exc)) from exc
         except _READ_ERRORS as exc:
             raise MemberError(describe_read_error(exc)) from exc
 

@@ -98,6 +98,8 @@ def _refusal(
     parts = [p for p in relative.rstrip("/").split("/") if p not in ("", ".")]
     if not parts or "\x00" in relative:
         return "its name does not name a file"
+    if view.layout and b"\x00" in view.layout.placements[member.index].raw_name:
+        return "its stored name holds a NUL byte: unzip tools disagree on where it ends"
     if len(member.name) > view.limits.max_name_length:
         return f"its name is longer than {view.limits.max_name_length:,} characters (the limit)"
     if len(parts) > view.limits.max_path_depth:

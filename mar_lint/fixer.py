@@ -16,7 +16,9 @@ How the archive is written, so the same input gives the same bytes:
   1980-01-01 00:00 (the earliest a zip can hold), mode 0o644, made on Unix, no extra fields;
 - unchanged members are copied as their compressed bytes: read from the source at the local
   header's data offset, written behind a new local header with the CRC-32 and sizes of the
-  source's central directory, never inflated and deflated again;
+  source's central directory, never inflated and deflated again (a member whose local header
+  disagrees with the central directory, or whose bytes overlap another's, stops the write:
+  its bytes are not one consistent member's);
 - changed JSON members are serialised with the indentation of the original (its first
   indented line; 4 spaces for MANIFEST.json and 2 for other members when the original has
   none), keys in their original order, non-ASCII kept as UTF-8, and the original's final
@@ -58,7 +60,6 @@ FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 UNIX = 3  # the "made by" system of the central directory
-_LOCAL_HEADER_BYTES = 30
 _DATA_DESCRIPTOR_FLAG = 0x08
 _CHUNK = 1 << 20
 UNSAFE_HELD = "unsafe: needs --unsafe-fixes"
@@ -386,7 +387,11 @@ def _copy_raw(view: ArchiveView, member: Member, name: str, out: zipfile.ZipFile
     CRC-32 and sizes come from the source's central directory, as does the data's length.
     """
     source = member.info
-    assert source is not None
+    assert source is not None and view.layout is not None
+    # Bytes whose records disagree, or that other members share, are not one member's to copy.
+    problem = view.layout_problem(member)
+    if problem:
+        raise MemberError(f"{member.name} {problem}")
     info = _zip_info(name, source.compress_type)
     info.flag_bits = source.flag_bits & ~_DATA_DESCRIPTOR_FLAG  # sizes go in the header
     info.CRC, info.compress_size, info.file_size = (
@@ -396,13 +401,7 @@ def _copy_raw(view: ArchiveView, member: Member, name: str, out: zipfile.ZipFile
     )
     zip64 = max(info.file_size, info.compress_size) > zipfile.ZIP64_LIMIT
     with open(view.path, "rb") as handle:
-        handle.seek(source.header_offset)
-        header = handle.read(_LOCAL_HEADER_BYTES)
-        if len(header) < _LOCAL_HEADER_BYTES or header[:4] != zipfile.stringFileHeader:
-            raise MemberError(f"{member.name}: no local header at {source.header_offset}")
-        name_length = int.from_bytes(header[26:28], "little")
-        extra_length = int.from_bytes(header[28:30], "little")
-        handle.seek(source.header_offset + _LOCAL_HEADER_BYTES + name_length + extra_length)
+        handle.seek(view.layout.placements[member.index].data_start)  # type: ignore[arg-type]
         fp = out.fp
         assert fp is not None
         info.header_offset = fp.tell()

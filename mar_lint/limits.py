@@ -3,6 +3,8 @@ otherwise: these keep memory, time and recursion bounded whatever the input clai
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 MiB = 1 << 20
@@ -14,9 +16,17 @@ class Limits:
     max_members: int = 10_000
     max_name_length: int = 1_024
     max_path_depth: int = 32
-    max_json_bytes: int = 64 * MiB  # graph JSON of the largest zoo networks is a few MiB
+    max_json_bytes: int = 16 * MiB  # graph JSON of the largest zoo networks is a few MiB
     max_json_depth: int = 64  # manifests nest 3 levels, graphs 5; subgraphs add a few
-    max_text_bytes: int = 16 * MiB  # service code, labels
+    # Bounds on the work and objects one JSON member costs, checked before it is parsed: a
+    # document under the byte cap can still be a million values, each a Python object.
+    max_json_values: int = 1_000_000  # arrays, objects and scalars; resnet152's graph: ~60,000
+    max_json_string: int = 1 * MiB  # characters of one string (node names, attrs: < 1 KiB)
+    max_text_bytes: int = 16 * MiB  # labels
+    max_service_bytes: int = 1 * MiB  # service code is a few KiB; its syntax tree is 100x that
+    max_tensors: int = 100_000  # records of one params file (resnet152: ~1,000)
+    max_findings_per_rule: int = 200  # per archive; the rest become one "and N more" finding
+    max_folder_depth: int = 64  # folders a model folder may nest before the walk stops
     max_member_bytes: int = 8 * GiB  # declared or inflated size of one member
     max_total_bytes: int = 32 * GiB  # all members together
     max_ratio: int = 1_000  # uncompressed / compressed size of one member
@@ -24,3 +34,41 @@ class Limits:
     ratio_floor_bytes: int = 1 * MiB
     mxnet_timeout: float = 120.0  # seconds for one sandboxed MXNet job, import included
     mxnet_memory: int = 4 * GiB  # address-space limit of the MXNet sandbox
+    # Address-space limit of mar-lint's own process (POSIX only), a backstop behind every cap
+    # above: breaching it is a MAR904 finding on that archive, and the run goes on.
+    memory: int = 2 * GiB
+
+
+@contextmanager
+def memory_backstop(limit: int) -> Iterator[None]:
+    """Run the block under an address-space limit of `limit` bytes (the soft RLIMIT_AS), so an
+    allocation no cap foresaw raises MemoryError instead of exhausting the machine; the
+    previous limit comes back afterwards. A no-op where `resource` does not exist (Windows)
+    or the limit cannot be set. Children inherit it; the MXNet sandbox sets its own."""
+    try:
+        import resource  # POSIX only: imported here, never on Windows
+    except ImportError:
+        yield
+        return
+    try:
+        previous = resource.getrlimit(resource.RLIMIT_AS)
+        hard = previous[1]
+        wanted = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        if previous[0] != resource.RLIM_INFINITY and previous[0] <= wanted:
+            previous = None  # already as strict: leave it
+        else:
+            resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+    except (ValueError, OSError):  # e.g. a platform that refuses RLIMIT_AS (some macOS)
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
+def memory_error_message(limit: int) -> str:
+    return (
+        f"mar-lint ran out of memory on this archive (its limit: {limit >> 20:,} MiB, the "
+        "`memory` limit): its checks stopped there; the other findings stand"
+    )

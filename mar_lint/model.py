@@ -26,6 +26,7 @@ from mar_lint.archive import (
     JsonDocument,
     Member,
     MemberError,
+    MemberTooLarge,
     unsafe_path_reason,
 )
 from mar_lint.config import Settings
@@ -34,7 +35,6 @@ from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.sandbox import Sandbox, SandboxFailure
 from mar_lint.services import (
-    MAX_SERVICE_BYTES,
     Selection,
     ServiceSource,
     parse_service,
@@ -90,6 +90,7 @@ class Labels:
     member_name: str | None  # None: the archive has no synset.txt
     labels: tuple[str, ...] = ()
     error: str | None = None  # the member cannot be read
+    too_large: str | None = None  # past max-text-bytes: not read, so not checked
 
 
 def read_labels(text: str) -> tuple[str, ...]:
@@ -133,7 +134,10 @@ class ModelView(ArchiveView):
 
     @cached_property
     def manifest(self) -> JsonDocument:
-        return self.json(self.in_root(MANIFEST))
+        member = self.in_root(MANIFEST)
+        if member is None and self.kind == "folder" and (self.path / MANIFEST).is_dir():
+            return JsonDocument(None, error=f"{MANIFEST} is a folder, not a file")
+        return self.json(member)
 
     @cached_property
     def mms_release(self) -> tuple[str, str] | None:
@@ -160,15 +164,23 @@ class ModelView(ArchiveView):
     @cached_property
     def references(self) -> dict[str, Reference]:
         """Each file the manifest names, matched the way MMS matches it (§1.7): against the
-        flattened basenames, as a glob pattern."""
-        flat = self.flattened()
+        flattened basenames, as a glob pattern. A reference or a name longer than
+        `max_name_length` is never matched: no file system holds such a name, and a glob
+        compiled from megabytes of pattern costs seconds and gigabytes."""
+        longest = self.limits.max_name_length
+        flat = {base: m for base, m in self.flattened().items() if len(base) <= longest}
         found = {}
         for key in REFERENCE_KEYS:
             if key not in self.model_entry:
                 continue
             value = self.model_entry[key]
             matches: tuple[Member, ...] = ()
-            if isinstance(value, str) and value and unsafe_path_reason(value) is None:
+            if (
+                isinstance(value, str)
+                and value
+                and len(value) <= longest
+                and unsafe_path_reason(value) is None
+            ):
                 pattern = posixpath.normpath(value)
                 matches = tuple(
                     member
@@ -316,14 +328,16 @@ class ModelView(ArchiveView):
         member = self.model_file("Service")
         if member is None:
             return None
-        if member.size > MAX_SERVICE_BYTES:
+        # Service files are a few KiB; the syntax tree of a huge one takes gigabytes to build.
+        limit = self.limits.max_service_bytes
+        if member.size > limit:
             return ServiceSource(
                 member.name,
-                error=f"is {member.size:,} bytes, too large for a service file (mar-lint "
-                f"parses up to {MAX_SERVICE_BYTES:,})",
+                error=f"not checked: {member.size:,} bytes, too large for a service file "
+                f"(mar-lint parses up to {limit:,}: max-service-bytes)",
             )
         try:
-            source = self.read(member, MAX_SERVICE_BYTES)
+            source = self.read(member, limit)
         except MemberError as exc:
             return ServiceSource(member.name, unreadable=str(exc))
         tree = parse_service(source, member.name)
@@ -347,6 +361,9 @@ class ModelView(ArchiveView):
             return Labels(None)
         try:
             text = self.read(member, self.limits.max_text_bytes).decode("utf-8", "replace")
+        except MemberTooLarge as exc:
+            # A limit that stops a check says so: silence would read as "labels are fine".
+            return Labels(member.name, too_large=f"not checked: {exc} (max-text-bytes)")
         except MemberError as exc:
             return Labels(member.name, error=str(exc))
         return Labels(member.name, read_labels(text))
@@ -361,7 +378,7 @@ class ModelView(ArchiveView):
             return None
         try:
             with self.stream(member) as handle:
-                index = read_params_index(handle, member.size)
+                index = read_params_index(handle, member.size, max_tensors=self.limits.max_tensors)
         except ParamsError as exc:
             return exc
         except (MemberError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:

@@ -148,6 +148,20 @@ ENGINE_RULES = (
         "Fix: reinstall or upgrade the plugin named in the message, or uninstall it.",
         None,
     ),
+    Rule(
+        "MAR904",
+        "out-of-memory",
+        Severity.ERROR,
+        "mar-lint ran out of memory on the archive; its checks stopped there",
+        "mar-lint runs under an address-space limit (the `memory` limit, 2 GiB by default), a\n"
+        "backstop behind every size cap: an archive that still makes it allocate that much is\n"
+        "hostile or far beyond what a model needs. The checks of that archive stopped; the\n"
+        "findings made before stand, and the run went on to the next archive. The archive is\n"
+        "never reported clean.\n\n"
+        "Fix: find what is oversized in the archive (`mar-lint explore`); raise\n"
+        "`[limits] memory` only for archives you trust.",
+        None,
+    ),
 )
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import multiprocessing
 import multiprocessing.util
 import os
 import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mar_lint.config import Settings
 from mar_lint.findings import Finding, Problem, Severity
+from mar_lint.limits import memory_backstop, memory_error_message
 from mar_lint.model import ModelView
 from mar_lint.registry import Registry, Rule, load_registry
 from mar_lint.sandbox import MXNetUnavailable, Sandbox
@@ -41,13 +44,19 @@ def summarize(reports: list[ArchiveReport]) -> dict[str, int]:
     }
 
 
+MAX_MESSAGE = 2_000  # characters of one finding's message
+
+
 def stamp(rule: Rule, problem: Problem, settings: Settings) -> Finding:
     """The finding a rule's problem becomes; the user's severity override beats the rule's."""
+    message = problem.message
+    if len(message) > MAX_MESSAGE:  # archive text quoted in a message: keep reports small
+        message = f"{message[:MAX_MESSAGE]}... ({len(message):,} characters)"
     return Finding(
         code=rule.code,
         name=rule.name,
         severity=settings.severity_of(rule.code, problem.severity or rule.severity),
-        message=problem.message,
+        message=message,
         member=problem.member,
         location=problem.location,
         hint=problem.hint,
@@ -118,10 +127,14 @@ class Checker:
         message: str,
         hint: str | None = None,
         ignored: tuple[str, ...] = (),
+        always: bool = False,
     ) -> None:
-        """Record a finding of the engine's own (9xx), unless the user deselected that code."""
+        """Record a finding of the engine's own (9xx), unless the user deselected that code;
+        `always`: even then (the archive was not fully checked: it must not pass as clean)."""
         engine_rule = self.registry.get(code)
-        if engine_rule is None or not self.settings.selects(code) or code.startswith(ignored):
+        if engine_rule is None:
+            return
+        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
             return
         report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
 
@@ -135,32 +148,68 @@ class Checker:
             self.add_engine_finding(report, "MAR903", message, ignored=ignored)
         skipped: list[str] = []
         reason = ""
-        opened = nullcontext(open_view) if open_view is not None else None
-        with opened or ModelView(path, self.settings, self.sandbox) as view:
-            for rule in self.rules:
-                if (view.unreadable and not rule.on_unreadable) or rule.code.startswith(ignored):
-                    continue
-                try:
-                    for problem in rule.check(view):  # type: ignore[misc]
-                        report.findings.append(stamp(rule, problem, self.settings))
-                except MXNetUnavailable as exc:
-                    skipped.append(rule.code)
-                    reason = str(exc)
-                except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
-                    where = traceback.extract_tb(exc.__traceback__)[-1]
-                    message = (
-                        f"rule {rule.code} ({rule.name}) from {rule.origin} raised "
-                        f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
-                    )
-                    self.add_engine_finding(report, "MAR901", message, ignored=ignored)
-            if view.mms_release is not None:
-                report.mms_release = view.mms_release[0]
+        opened = contextlib.nullcontext(open_view) if open_view is not None else None
+        try:
+            with opened or ModelView(path, self.settings, self.sandbox) as view:
+                for rule in self.rules:
+                    if (view.unreadable and not rule.on_unreadable) or rule.code.startswith(
+                        ignored
+                    ):
+                        continue
+                    try:
+                        self._run_rule(rule, view, report)
+                    except MXNetUnavailable as exc:
+                        skipped.append(rule.code)
+                        reason = str(exc)
+                    except MemoryError:
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
+                        where = traceback.extract_tb(exc.__traceback__)[-1]
+                        message = (
+                            f"rule {rule.code} ({rule.name}) from {rule.origin} raised "
+                            f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+                        )
+                        self.add_engine_finding(report, "MAR901", message, ignored=ignored)
+                if view.mms_release is not None:
+                    report.mms_release = view.mms_release[0]
+        except MemoryError:
+            # The backstop (memory_backstop) caught what no cap foresaw: this archive ends here
+            # as a finding, and the view and everything it read are freed for the next one.
+            message = memory_error_message(self.settings.limits.memory)
+            self.add_engine_finding(report, "MAR904", message, always=True)
         if skipped:
             message = f"skipped {', '.join(skipped)}: {reason}"
             hint = "install the extra: pip install 'mar-lint[mxnet]'"
             self.add_engine_finding(report, "MAR902", message, hint, ignored)
         report.findings.sort(key=lambda f: (f.code, f.member or "", f.location or ""))
         return report
+
+    def _run_rule(self, rule: Rule, view: ModelView, report: ArchiveReport) -> None:
+        """Stamp the rule's problems into `report`, at most `max_findings_per_rule` of them;
+        the rest become one "and N more" finding (counted up to a bound, then estimated)."""
+        cap = self.settings.limits.max_findings_per_rule
+        count = 0
+        problems = rule.check(view)  # type: ignore[misc]
+        for problem in problems:
+            count += 1
+            if count <= cap:
+                report.findings.append(stamp(rule, problem, self.settings))
+            elif count >= cap * _COUNTED_PAST_CAP:
+                break
+        if count > cap:
+            more = (
+                f"{count - cap:,}" if count < cap * _COUNTED_PAST_CAP else f"over {count - cap:,}"
+            )
+            message = (
+                f"and {more} more {rule.code} findings, not listed (the limit is {cap:,} per "
+                "rule and archive: max-findings-per-rule)"
+            )
+            report.findings.append(stamp(rule, Problem(message), self.settings))
+
+
+# Past the cap, a rule's problems are only counted, and only up to this many times the cap:
+# a million bad dimensions must not cost a million findings' worth of work.
+_COUNTED_PAST_CAP = 20
 
 
 def check_all(
@@ -170,21 +219,30 @@ def check_all(
     that many processes, each with its own Checker and sandbox (0: one per CPU)."""
     jobs = min(jobs or os.cpu_count() or 1, len(targets))
     if jobs <= 1:
-        with Checker(registry, settings) as checker:
+        with memory_backstop(settings.limits.memory), Checker(registry, settings) as checker:
             return [checker.check(target) for target in targets]
     # Small chunks keep the processes evenly busy when one archive is much slower.
     chunk = max(1, len(targets) // (jobs * 8))
-    with ProcessPoolExecutor(jobs, initializer=_start_worker, initargs=(settings,)) as pool:
+    # fork: a worker inherits this process's import path, already without the working folder;
+    # spawn and forkserver would start a fresh `python -c` there, importing from it first.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_start_worker, initargs=(settings,)
+    ) as pool:
         return list(pool.map(_check_in_worker, targets, chunksize=chunk))
 
 
 _worker_checker: Checker | None = None
+_worker_backstop: contextlib.AbstractContextManager[None] | None = None
 
 
 def _start_worker(settings: Settings) -> None:
     # Rules hold their check functions, which do not pickle: each process loads the registry.
-    global _worker_checker, _shared
+    global _worker_checker, _worker_backstop, _shared
     _shared = None  # a forked worker starts its own sandbox
+    _worker_backstop = memory_backstop(settings.limits.memory)
+    _worker_backstop.__enter__()  # for the worker's whole life (kept referenced: see above)
     _worker_checker = Checker(load_registry(), settings)
     # Pool processes end without atexit handlers; Finalize still runs, and stops the sandbox.
     multiprocessing.util.Finalize(_worker_checker, _worker_checker.close, exitpriority=10)

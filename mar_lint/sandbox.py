@@ -16,14 +16,48 @@ import json
 import os
 import re
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from typing import Any
 
 from mar_lint.findings import json_pointer
+
+
+def import_path() -> list[str]:
+    """Where this process imports from, without the working folder: the explicit import path
+    every Python child of ours gets. Relative entries ("" is the working folder) are dropped
+    too: they would name whatever folder the child runs in."""
+    here = os.path.realpath(os.getcwd())
+    return [p for p in sys.path if os.path.isabs(p) and os.path.realpath(p) != here]
+
+
+def scrub_import_path() -> None:
+    """Take the working folder off this process's own import path: `python -m mar_lint` puts
+    it first, and a `json.py` in a checked model folder must not shadow a module imported
+    later (lazily) by mar-lint or its dependencies."""
+    sys.path[:] = import_path()
+
+
+# The child's first line: replace the isolated interpreter's default import path with ours
+# (it may need PYTHONPATH's folders, which -I ignores), then run. Only the standard library
+# is imported before that, from the interpreter's own folders.
+_CHILD_BOOT = (
+    "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
+    "from mar_lint.sandbox import _child_main; "
+    "_child_main(int(sys.argv[2]), '--preload-mxnet' in sys.argv[3:])"
+)
+
+
+def isolated_python(code: str, *args: str) -> list[str]:
+    """The command line of a Python child of ours running `code`: isolated mode (-I: no
+    PYTHONPATH or user site, neither the working folder nor a script's folder on sys.path),
+    with our import path as its first argument. Start it with a private working folder."""
+    return [sys.executable, "-I", "-c", code, json.dumps(import_path()), *args]
 
 
 class SandboxFailure(Exception):
@@ -39,6 +73,7 @@ class Sandbox:
         self.timeout = timeout
         self.memory = memory
         self._child: subprocess.Popen[bytes] | None = None
+        self._folder: str | None = None  # the child's private working folder
         self._stderr: collections.deque[bytes] = collections.deque(maxlen=64)
 
     def run(self, task: str, **payload: Any) -> dict[str, Any]:
@@ -68,6 +103,9 @@ class Sandbox:
                 if pipe is not None:
                     pipe.close()
             self._child = None
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
 
     def __enter__(self) -> Sandbox:
         return self
@@ -88,13 +126,18 @@ class Sandbox:
                 OPENBLAS_NUM_THREADS="1",
                 MXNET_ENGINE_TYPE="NaiveEngine",
             )
+            if self._folder is None:
+                self._folder = tempfile.mkdtemp(prefix="mar-lint-sandbox-")
+            # Never `-m` in the caller's folder: that would put the checked folder first on
+            # the child's sys.path, and its json.py would run there.
             self._child = subprocess.Popen(
-                [sys.executable, "-m", "mar_lint.sandbox", str(self.memory)]
+                isolated_python(_CHILD_BOOT, str(self.memory))
                 + (["--preload-mxnet"] if preload_mxnet else []),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
+                cwd=self._folder,
             )
             self._stderr.clear()
             threading.Thread(target=self._drain, args=(self._child.stderr,), daemon=True).start()
@@ -273,7 +316,3 @@ def _child_main(memory: int, preload_mxnet: bool) -> None:
             answer = {"memory_error": True}
         out.write(json.dumps(answer).encode() + b"\n")
         out.flush()
-
-
-if __name__ == "__main__":
-    _child_main(int(sys.argv[1]), "--preload-mxnet" in sys.argv[2:])

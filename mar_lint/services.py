@@ -30,8 +30,8 @@ MMS_METHODS = {
     "GluonImperativeBaseService": frozenset({"_preprocess", "_inference", "_postprocess"}),
     "GluonVisionService": frozenset({"_preprocess", "_inference", "_postprocess"}),
 }
-# Service files are a few KiB; the syntax tree of a huge one would take gigabytes to build.
-MAX_SERVICE_BYTES = 1 << 20
+# The selection compares every pair of classes; a service module defines a few.
+MAX_CLASSES = 1_000
 
 
 @dataclass(frozen=True)
@@ -103,18 +103,23 @@ def parse_service(source: bytes, filename: str) -> ast.Module | str:
 
 
 def top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Statements that bind module attributes: also those inside top-level if/try blocks."""
-    for node in body:
+    """Statements that bind module attributes: also those inside top-level if/try blocks, in
+    source order. Iterative: a 2,000-branch `elif` chain nests 2,000 `If` nodes deep."""
+    pending = list(reversed(body))
+    while pending:
+        node = pending.pop()
         yield node
+        inner: list[ast.stmt] = []
         if isinstance(node, ast.If):
-            yield from top_level(node.body + node.orelse)
+            inner = node.body + node.orelse
         elif isinstance(node, ast.Try):
-            yield from top_level(
+            inner = (
                 node.body
                 + node.orelse
                 + node.finalbody
                 + [s for h in node.handlers for s in h.body]
             )
+        pending.extend(reversed(inner))
 
 
 def base_name(expression: ast.expr) -> str | None:
@@ -173,16 +178,20 @@ def service_classes(tree: ast.Module) -> dict[str, ServiceClass]:
             parents[node.name] = [b for b in map(base_name, node.bases) if b and b != node.name]
             defined[node.name] = node
 
-    def lineage(name: str, seen: frozenset[str]) -> frozenset[str]:
-        if name in seen:
-            return frozenset()
-        following = parents.get(name, [])
-        if following == [name] or (name not in parents and name in MMS_CLASSES):
-            following = [MMS_CLASSES[name]] if MMS_CLASSES[name] else []  # MMS's own class
-        found = frozenset({name})
-        for parent in following:
-            found |= lineage(parent, seen | {name})
-        return found
+    def lineage(name: str) -> frozenset[str]:
+        # Iterative: a chain of thousands of classes must not exhaust the interpreter's stack.
+        found: set[str] = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in found:
+                continue
+            found.add(current)
+            following = parents.get(current, [])
+            if following == [current] or (current not in parents and current in MMS_CLASSES):
+                following = [MMS_CLASSES[current]] if MMS_CLASSES[current] else []  # MMS's own
+            pending.extend(following)
+        return frozenset(found)
 
     classes = {}
     for name in parents:
@@ -191,7 +200,7 @@ def service_classes(tree: ast.Module) -> dict[str, ServiceClass]:
         classes[name] = ServiceClass(
             name,
             node is not None,
-            lineage(name, frozenset()),
+            lineage(name),
             tuple(parents[name]) if node else (),
             methods,
             delegating,
@@ -222,6 +231,12 @@ def method_order(classes: dict[str, ServiceClass], name: str) -> list[str]:
 
 def select(classes: dict[str, ServiceClass], release: str) -> Selection:
     """The class MMS `release` instantiates, following its selection code."""
+    if len(classes) > MAX_CLASSES:  # the selection compares every pair of classes
+        problem = (
+            f"not checked: the module binds {len(classes):,} classes, more than mar-lint "
+            f"examines ({MAX_CLASSES:,}); a service module defines a few"
+        )
+        return Selection(release, (), None, problem, {})
     root = "MXNetBaseService" if release in ("0.1.5", "0.2.0", "0.3.0") else "SingleNodeService"
     candidates = tuple(c for _, c in sorted(classes.items()) if root in c.lineage)
     own = [c for c in candidates if c.defined]

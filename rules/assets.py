@@ -55,6 +55,9 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     lines, into `synset.txt` at the archive root.
     """
     labels = view.labels
+    if labels.too_large:
+        yield Problem(labels.too_large, member=labels.member_name, severity=Severity.WARNING)
+        return
     if labels.member_name is None or labels.error:
         return  # MAR602 reports a missing file when it matters, MAR002 an unreadable one
     counted = class_count(view)

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import fnmatch
+import os
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
+from mar_lint.archive import MANIFEST, PORTABLE_COMPRESSIONS, Member, unsafe_path_reason
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 
-# Compression methods every MMS release can unpack: MMS 0.x on Python 2.7 and MMS 1.x's
-# java.util.zip read only these two.
-MMS_COMPRESSIONS = ("stored", "deflated")
+# NAME_MAX of ext4, XFS, APFS: MMS writes every member under its file name.
+MAX_FILE_NAME_BYTES = 255
 
 # Folders and files that tools and operating systems leave behind (§2.1: model-archiver skips
 # most of them), with what they are.
@@ -66,7 +67,7 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     "MAR002",
     "member-corrupt",
     "error",
-    "a member fails its CRC or size check, or cannot be read",
+    "a member fails its CRC or size check, cannot be read, or the zip's records disagree",
     consequence=Consequence.REFUSED,
 )
 def member_corrupt(view: ModelView) -> Iterator[Problem]:
@@ -74,9 +75,26 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     declares. A member that fails was damaged after it was zipped (a bad copy, a truncated
     upload, a disk error, or tampering): MMS either fails to unpack the archive ("Failed to
     open model file") or, for a stored member whose CRC nobody checks, serves wrong weights.
+    A local header or data descriptor that disagrees with the central directory, or bytes
+    no entry accounts for (another archive prepended), make a different archive for tools
+    that stream the local headers (java.util.zip, which MMS 1.x uses): mar-lint reads no
+    such member.
 
     Fix: rebuild the archive from the original files, or fetch it again.
     """
+    rebuild = "rebuild the archive from the original files"
+    risk = Consequence.UNCHECKED_RISK  # MMS 0.x's zipfile reads the directory and loads it
+    for problem in view.layout.stray if view.layout else ():
+        yield Problem(problem, hint=rebuild, consequence=risk)
+    for member in view.members:
+        placement = view.layout.placements[member.index] if view.layout else None
+        if placement and placement.problems:
+            yield Problem(
+                f"its headers disagree: {'; '.join(placement.problems)}",
+                member=member.name,
+                hint=rebuild,
+                consequence=None if placement.zipfile_fails else risk,
+            )
     # The members the model needs are read by their readers first: no member is read twice.
     view.manifest, view.signature, view.symbol, view.params  # noqa: B018
     results = view.verify()
@@ -98,8 +116,10 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     the unpack or, where links are restored, points the server at a file outside the model
     (`/etc/passwd`, a credentials file); a named pipe or device blocks or never ends. MMS has
     no password to decrypt an encrypted member, and only stored and deflated members can be
-    unpacked by every MMS release (Python 2's zipfile and Java's java.util.zip know no other
-    method).
+    unpacked by every MMS release: MMS 0.x on Python 3 unpacks bzip2 and LZMA too, but on
+    Python 2 (its zipfile) and MMS 1.x (java.util.zip) know no other method. mar-lint reads
+    none of these members, so nothing else is checked in them. MMS writes each member under its file name, so a name over 255 bytes fails
+    the unpack ("File name too long" on Linux and macOS file systems).
 
     Fix: zip the real files (`zip` without `--symlinks` and without `-e`; `mxnet-model-export`
     does this), with the default compression.
@@ -107,7 +127,7 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     for member in view.members:
         # MMS's zipfile writes a link or special member as a plain file holding the target:
         # the danger is in other unzip tools, which MMS does not check for.
-        unpacked = member.is_symlink or member.special
+        unpacked = bool(member.is_symlink or member.special)
         if member.is_symlink:
             problem = "is a symbolic link: it can point out of the model folder"
         elif member.special:
@@ -116,11 +136,19 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
             problem = "is encrypted: MMS cannot decrypt it"
         elif not member.is_dir and member.basename in ("", "."):
             problem = "has no file name: MMS cannot unpack it to a file"
-        elif not member.is_dir and member.compression not in MMS_COMPRESSIONS:
+        elif not member.is_dir and len(member.basename.encode()) > MAX_FILE_NAME_BYTES:
             problem = (
-                f"is compressed with {member.compression}: MMS can unpack only stored and "
-                "deflated members"
+                f"has a file name of {len(member.basename.encode())} bytes: MMS unpacks it "
+                f"under that name, and file systems refuse names over {MAX_FILE_NAME_BYTES}"
             )
+        elif not member.is_dir and member.compression not in PORTABLE_COMPRESSIONS:
+            problem = (
+                f"is compressed with {member.compression}: only stored and deflated members "
+                "unpack in every MMS (not in MMS 0.x on Python 2, nor in MMS 1.x); mar-lint "
+                "does not read it"
+            )
+            # MMS 0.x on Python 3 unpacks bzip2 and LZMA (its zipfile can): not a refusal.
+            unpacked = not member.compression.startswith("method ")
         else:
             continue
         yield Problem(
@@ -142,11 +170,16 @@ def duplicate_member(view: ModelView) -> Iterator[Problem]:
     MANIFEST.json does it). MMS uses the last copy, `unzip` stops to ask which to keep, and
     other tools take the first. MMS 0.x also flattens the archive when it unpacks it (§1.7):
     `a/labels.txt` and `b/labels.txt` both become `labels.txt`, and the last one silently
-    wins. Names that differ only in case overwrite each other on macOS and Windows.
+    wins. Names that differ only in case overwrite each other on macOS and Windows, and
+    names that differ only in Unicode normalisation (`café` composed or decomposed) on
+    macOS. A name that is both a file and a folder, or a Unicode Path extra field naming
+    the file otherwise (Info-ZIP unzip and 7-Zip use it, zipfile does not), unpack as
+    different files with different tools.
 
     Fix: keep one copy of each file; `mar-lint repack` drops the earlier copies of identical
     duplicates. Give files in different folders different names.
     """
+    yield from _ambiguous_names(view)
     copies: dict[str, list[Member]] = defaultdict(list)
     for member in view.files:
         copies[member.name].append(member)
@@ -162,15 +195,43 @@ def duplicate_member(view: ModelView) -> Iterator[Problem]:
             yield _flattened_collision(basename, colliding)
     by_case: dict[str, list[str]] = defaultdict(list)
     for basename in sorted(by_basename):
-        by_case[basename.casefold()].append(basename)
+        by_case[unicodedata.normalize("NFC", basename).casefold()].append(basename)
     for variants in by_case.values():
         if len(variants) > 1:
+            same_letters = len({unicodedata.normalize("NFC", v) for v in variants}) == 1
+            how = "Unicode normalisation" if same_letters else "case"
+            where = "macOS" if same_letters else "macOS and Windows"
             yield Problem(
-                f"{', '.join(map(repr, variants))} differ only in case: on macOS and Windows "
-                "one overwrites the other",
+                f"{', '.join(map(ascii, variants))} differ only in {how}: on {where} one "
+                "overwrites the other",
                 member=variants[-1],
                 severity=Severity.WARNING,
-                hint="give the files names that differ in more than case",
+                hint=f"give the files names that differ in more than {how}",
+            )
+
+
+def _ambiguous_names(view: ModelView) -> Iterator[Problem]:
+    """Names other tools unpack differently: a file that is also a folder, and a Unicode
+    Path extra field that names the member otherwise."""
+    files = {m.name for m in view.files}
+    folders = {m.name.rstrip("/") for m in view.members if m.is_dir}
+    for name in files:
+        parts = name.split("/")
+        folders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
+    for name in sorted(files & folders):
+        yield Problem(
+            f"{name!r} is both a file and a folder: unzip tools fail on one of them",
+            member=name,
+            hint="rename the file or the folder",
+        )
+    for member in view.members:
+        other = view.layout.placements[member.index].unicode_name if view.layout else None
+        if other is not None and other != member.name:
+            yield Problem(
+                f"its Unicode Path extra field names it {other!r}: Info-ZIP unzip and 7-Zip "
+                f"unpack it under that name, zipfile (MMS 0.x) as {member.name!r}",
+                member=member.name,
+                hint="rebuild the archive, so that every tool sees one name",
             )
 
 
@@ -240,30 +301,15 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
             f"the members declare {total:,} bytes in total, over the limit of "
             f"{view.limits.max_total_bytes:,}"
         )
-    overlapping = _overlapping(view.files)
-    if overlapping:
-        names = ", ".join(repr(m.name) for m in overlapping[:5])
+    if view.layout and view.layout.overlapping:
+        overlapping = sorted(view.layout.overlapping)
+        names = ", ".join(repr(view.members[i].name) for i in overlapping[:5])
         more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
         yield Problem(
-            f"{len(overlapping)} members overlap other members' compressed bytes ({names}{more}): "
-            "a zip that reuses its data this way is built to inflate far beyond its size"
+            f"{view.layout.later_overlaps} members overlap other members' compressed bytes "
+            f"({names}{more}): a zip that reuses its data this way is built to inflate far "
+            f"beyond its size; mar-lint inflates none of these {len(overlapping)} members"
         )
-
-
-def _overlapping(files: list[Member]) -> list[Member]:
-    """Members whose data starts before the previous member's data ends. The end is a lower
-    bound (30-byte local header plus compressed size), so overlaps are never overstated."""
-    located = sorted(
-        (m for m in files if m.info is not None),
-        key=lambda m: m.info.header_offset,  # type: ignore[union-attr]
-    )
-    found, end = [], -1
-    for member in located:
-        start = member.info.header_offset  # type: ignore[union-attr]
-        if start < end:
-            found.append(member)
-        end = max(end, start + 30 + member.compressed_size)
-    return found
 
 
 @rule(
@@ -286,6 +332,20 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
         reason = unsafe_path_reason(member.name)
         if reason:
             yield Problem(f"member name {member.name!r} {reason}", member=member.name)
+        placement = view.layout.placements[member.index] if view.layout else None
+        if placement and b"\x00" in placement.raw_name:
+            stored = placement.raw_name.decode("utf-8", "replace")
+            yield Problem(
+                f"member name {stored!r} holds a NUL byte: Python's zipfile (MMS 0.x) cuts it "
+                f"to {member.name!r}, other tools keep the rest or refuse it",
+                member=member.name,
+            )
+        reason = unsafe_path_reason(placement.unicode_name or "") if placement else None
+        if reason:
+            yield Problem(
+                f"the Unicode Path extra field's name {placement.unicode_name!r} {reason}",  # type: ignore[union-attr]
+                member=member.name,
+            )
     for reference in view.references.values():
         if isinstance(reference.value, str):
             reason = unsafe_path_reason(reference.value)
@@ -397,6 +457,13 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
         yield Problem(view.refused)
         return
     limits = view.limits
+    if view.too_deep:
+        where = os.path.relpath(view.too_deep, view.path)
+        yield Problem(
+            f"folders nest deeper than {limits.max_folder_depth} levels (the limit): what lies "
+            "below was not listed or checked",
+            member=where[:200] + ("..." if len(where) > 200 else ""),
+        )
     for member in view.members:
         length = len(member.name.encode("utf-8", "surrogateescape"))
         depth = len([part for part in member.name.split("/") if part])

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from packaging.version import Version
 
-from mar_lint.findings import Consequence, Fix, Problem, SetJson, json_pointer
+from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
 from mar_lint.versions import (
@@ -85,10 +85,12 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def engine_incompatible(view: ModelView) -> Iterator[Problem]:
-    """A graph saved by a newer MXNet than the server runs loads with only a warning ("may
-    cause undefined behavior") and then fails on the weights; MXNet before 1.0 cannot read a
-    1.0+ graph at all ("Unknown field attrs"). The target is the installed mxnet, or the one
-    given with `--mxnet-version`. Example: a graph saved by 1.9.1 checked with
+    """MXNet before 1.0 cannot read a 1.0+ graph at all ("Unknown field attrs"): MMS refuses
+    it. A graph saved by a newer MXNet than the server runs loads with only a warning ("may
+    cause undefined behavior"): the version number alone does not stop MXNet (the MMS oracle
+    serves a graph stamped 2.0.0 on MXNet 1.9.1; an operator the target lacks is MAR301), so
+    that case is a warning, a risk MMS does not check. The target is the installed mxnet, or
+    the one given with `--mxnet-version`. Example: a graph saved by 1.9.1 checked with
     `--mxnet-version 1.2.0`.
 
     Fix: export the model with the MXNet release the server runs, or upgrade the server's
@@ -98,15 +100,17 @@ def engine_incompatible(view: ModelView) -> Iterator[Problem]:
     if target is None:
         return
     member = view.symbol.member.name if view.symbol.member else None
-    if saved and saved > target:
-        yield Problem(
-            f"the graph was saved by MXNet {saved}, newer than the target MXNet {target}",
-            member=member,
-        )
-    elif view.symbol.ok and _has_attrs_key(view.symbol.value) and target < ATTRS_KEY_SINCE:
+    if view.symbol.ok and _has_attrs_key(view.symbol.value) and target < ATTRS_KEY_SINCE:
         yield Problem(
             f"the graph uses the `attrs` node key of MXNet 1.0+; MXNet {target} cannot read it",
             member=member,
+        )
+    elif saved and saved > target:
+        yield Problem(
+            f"the graph was saved by MXNet {saved}, newer than the target MXNet {target}",
+            member=member,
+            severity=Severity.WARNING,
+            consequence=Consequence.UNCHECKED_RISK,
         )
 
 

@@ -131,7 +131,8 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     is not a data input of the graph fails the load ("You created Module with
     Module(..., data_names=[...]) but input with name ... is not found", MMS #277); a data
     input the signature leaves out is never fed. The graph's data inputs are its arguments
-    that are neither weights saved in the params file nor labels.
+    that are neither weights saved in the params file nor labels; a label the signature
+    names is fed like a data input (a CTC loss cannot infer its label's shape otherwise).
 
     Fix: list exactly the graph's data inputs, by name, in the signature's `inputs`.
     """
@@ -147,11 +148,16 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
         if isinstance(e, dict) and isinstance(e.get("data_name"), str)
     ]
     unfed = [name for name in data_inputs if name not in {n for _, n in named}]
-    strangers = [(i, n) for i, n in named if n not in data_inputs]
+    graph_arguments = view.graph.arguments  # type: ignore[union-attr]
+    strangers = [
+        (i, n)
+        for i, n in named
+        if n not in data_inputs and not (is_label(n) and n in graph_arguments)
+    ]
     graph_list = ", ".join(data_inputs) or "none"
     for index, name in strangers:
         location = json_pointer("inputs", index, "data_name")
-        kind = "a weight, not a data input" if name in view.graph.arguments else "not an input"  # type: ignore[union-attr]
+        kind = "a weight, not a data input" if name in graph_arguments else "not an input"
         fix = None
         if len(strangers) == 1 and len(unfed) == 1:
             fix = Fix(

@@ -56,6 +56,9 @@ def manifest_missing(view: ModelView) -> Iterator[Problem]:
                 member="MAR-INF/" + MANIFEST,
             )
             return
+        if document.error != "missing":  # there, but no file: a folder
+            yield Problem(document.error or "", hint="replace it with the manifest file")
+            return
         elsewhere = [m.name for m in view.files if m.basename.lower() == MANIFEST.lower()]
         where = f" (found {', '.join(map(repr, elsewhere[:3]))} instead)" if elsewhere else ""
         yield Problem(f"no {MANIFEST} at the root of the archive{where}")
@@ -242,7 +245,12 @@ def _reference_problems(view: ModelView) -> Iterator[tuple[Reference, Problem]]:
 
 
 def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> Problem:
-    message = f"Model.{key} names {value!r}, which is not in the archive"
+    message = f"Model.{key} names {_shortened(value)}, which is not in the archive"
+    if len(value) > view.limits.max_name_length:
+        message += (
+            f" (it is {len(value):,} characters long, over the {view.limits.max_name_length:,}"
+            "-character limit on names: it was not matched)"
+        )
     if "/" in value:
         message += " (MMS drops folders when it unpacks: name the file by its base name)"
     candidate = view.model_file(key)
@@ -259,4 +267,13 @@ def _reference_fix(key: str, where: dict[str, str], basename: str) -> Fix:
     return Fix(
         f"set Model.{key} to {basename!r}",
         (SetJson(where["member"], where["location"], basename),),
+    )
+
+
+def _shortened(value: str, keep: int = 120) -> str:
+    """`value` quoted, cut to `keep` characters: a reference may be megabytes long."""
+    return (
+        repr(value)
+        if len(value) <= keep
+        else repr(value[:keep]) + f"... ({len(value):,} characters)"
     )

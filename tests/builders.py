@@ -149,6 +149,26 @@ def zoo_model(name: str, workdir: Path) -> ExportedModel:
     return export_model(net, name.replace(".", "_"), (1, 3, 224, 224), workdir, vision=True)
 
 
+def mms_04_manifest(prefix: str) -> dict[str, Any]:
+    """The MANIFEST.json `mxnet-model-export` (MMS 0.4) writes for `<prefix>-symbol.json` and
+    `<prefix>-0000.params` with a `service.py`."""
+    return {
+        "Model-Archive-Version": 0.2,
+        "Model-Archive-Description": prefix,
+        "Model-Server": 0.4,
+        "Model": {
+            "Parameters": f"{prefix}-0000.params",
+            "Symbol": f"{prefix}-symbol.json",
+            "Signature": "signature.json",
+            "Description": prefix,
+            "Model-Format": "MXNet-Symbolic",
+            "Model-Name": prefix,
+            "Service": "service.py",
+        },
+        "Engine": {"MXNet": ["int", 10901]},
+    }
+
+
 @dataclass
 class ArchiveSpec:
     """The members of a legacy `.model` archive as `mxnet-model-export` (MMS 0.4) writes
@@ -163,22 +183,7 @@ class ArchiveSpec:
     def __post_init__(self) -> None:
         model = self.model
         prefix = model.name
-        self.manifest = {
-            "Model-Archive-Version": 0.2,
-            "Model-Archive-Description": prefix,
-            "Model-Server": 0.4,
-            "Model": {
-                "Parameters": f"{prefix}-0000.params",
-                "Symbol": f"{prefix}-symbol.json",
-                "Signature": "signature.json",
-                "Description": prefix,
-                "Model-Format": "MXNet-Symbolic",
-                "Model-Name": prefix,
-                "Service": "service.py",
-            },
-            "Engine": {"MXNet": ["int", 10901]},
-            **self.manifest,
-        }
+        self.manifest = {**mms_04_manifest(prefix), **self.manifest}
         mime = "image/jpeg" if model.vision else "application/json"
         self.signature = {
             "inputs": [{"data_name": model.input_name, "data_shape": [0, *model.input_shape[1:]]}],

@@ -76,7 +76,7 @@ print("RESULTS " + json.dumps(results))
 def run_in_mxnet(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Run [{"json": text, "shapes": {...}, "bind": bool}] through RUNNER in one subprocess."""
     proc = subprocess.run(
-        [sys.executable, "-c", RUNNER],
+        [sys.executable, "-I", "-c", RUNNER],  # isolated: no working folder on sys.path
         input=json.dumps(cases),
         capture_output=True,
         text=True,

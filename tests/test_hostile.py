@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from builders import ArchiveSpec, write_zip
 from conftest import check
+from hostile_zip_cases import central_headers
 from mar_lint_rules.container import member_corrupt
 
 from mar_lint.config import Settings
@@ -34,18 +35,6 @@ pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
 
 # Central directory header field offsets (APPNOTE 4.3.12).
 CD_FLAGS, CD_METHOD, CD_EXTERNAL_ATTR = 8, 10, 38
-
-
-def central_headers(data: bytes) -> list[int]:
-    """Offsets of the central directory headers, in order."""
-    end = data.rindex(b"PK\x05\x06")
-    count, _, start = struct.unpack_from("<HII", data, end + 10)
-    offsets = []
-    for _ in range(count):
-        offsets.append(start)
-        name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, start + 28)
-        start += 46 + name_len + extra_len + comment_len
-    return offsets
 
 
 def patch_central(path: Path, index: int, field: int, fmt: str, value: int) -> Path:
@@ -184,10 +173,24 @@ def test_links_and_special_files_are_mar004(tmp_path, mlp_model, mode, fragment)
 def test_encrypted_member_is_mar004(tmp_path, mlp_model):
     spec = ArchiveSpec(mlp_model, extra=[("labels.txt", "cat\n")])
     path = patch_central(spec.write(tmp_path / "m.model"), -1, CD_FLAGS, "<H", 0x1)
+    data = bytearray(path.read_bytes())  # an encrypted member is marked so in both headers
+    with zipfile.ZipFile(path) as archive:
+        struct.pack_into("<H", data, archive.getinfo("labels.txt").header_offset + 6, 0x1)
+    path.write_bytes(bytes(data))
     result = check(path)
     [finding] = result.only("MAR004")
     assert finding["member"] == "labels.txt" and "encrypted" in finding["message"]
     assert "MAR002" not in result.codes  # not read, so not reported as corrupt
+
+
+def test_file_name_too_long_to_unpack_is_mar004(tmp_path, mlp_model):
+    """MMS 0.4 fails at extract: "[Errno 36] File name too long" (the MMS oracle shows it)."""
+    long_name, fine_name = "n" * 252 + ".txt", "n" * 251 + ".txt"
+    spec = ArchiveSpec(mlp_model, extra=[(f"docs/{long_name}", "x"), (fine_name, "x")])
+    [finding] = check(spec.write(tmp_path / "m.model")).only("MAR004")
+    assert finding["member"] == f"docs/{long_name}" and finding["severity"] == "error"
+    assert "file name of 256 bytes" in finding["message"]
+    assert finding["consequence"] == "refused"
 
 
 @pytest.mark.parametrize(

@@ -179,7 +179,8 @@ def test_huge_service_file_is_not_parsed(tmp_path, mlp_model):
     source = "x = 1\n" * 200_000  # 1.2 MB: its syntax tree alone would take hundreds of MB
     [finding] = check(with_service(mlp_model, source).write(tmp_path / "m.model")).only("MAR401")
     assert finding["message"] == (
-        "is 1,200,000 bytes, too large for a service file (mar-lint parses up to 1,048,576)"
+        "not checked: 1,200,000 bytes, too large for a service file (mar-lint parses up to "
+        "1,048,576: max-service-bytes)"
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import click
 
-from mar_lint.archive import MANIFEST
+from mar_lint.archive import MANIFEST, walk_bounded
 from mar_lint.config import (
     ConfigError,
     Settings,
@@ -31,6 +31,7 @@ ARCHIVE_SUFFIXES = (".model", ".mar")
 # The files the pre-commit hook passes besides archives (.pre-commit-hooks.yaml `files:`).
 MODEL_FILE = re.compile(r"^(MANIFEST\.json|signature\.json|.*-symbol\.json|.*\.params)$")
 SEVERITIES = [s.value for s in Severity]
+MAX_SEARCH_DEPTH = 64  # folders below a path given on the command line searched for archives
 
 
 class ConfigurationError(click.ClickException):
@@ -82,16 +83,18 @@ def find_targets(paths: Iterable[Path]) -> Iterator[Path]:
             if not is_loose_model_file(path):
                 yield model_folder_of(path) or path
             continue
-        if (path / MANIFEST).is_file():
+        if os.path.lexists(path / MANIFEST):  # a MANIFEST.json that is no file is MAR101's
             yield path
             continue
-        for top, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            if MANIFEST in files and Path(top) != path:
+        # Iterative and bounded: a folder nested thousands deep must not raise RecursionError.
+        for top, dirs, files in walk_bounded(path, MAX_SEARCH_DEPTH, skip_hidden=True):
+            if dirs is None:
+                continue
+            if MANIFEST in files + dirs and Path(top) != path:
                 dirs[:] = []
                 yield Path(top)
                 continue
-            yield from (Path(top, f) for f in sorted(files) if f.endswith(ARCHIVE_SUFFIXES))
+            yield from (Path(top, f) for f in files if f.endswith(ARCHIVE_SUFFIXES))
 
 
 def split_codes(values: tuple[str, ...], option: str, known: Collection[str]) -> tuple[str, ...]:

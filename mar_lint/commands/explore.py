@@ -10,7 +10,6 @@ Graphviz is needed but missing.
 from __future__ import annotations
 
 import difflib
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,6 +39,8 @@ from mar_lint.graphviz import (
     graph_to_dot,
     write_graph,
 )
+from mar_lint.limits import memory_backstop, memory_error_message
+from mar_lint.reporters.json_report import strict_dumps
 from mar_lint.runner import ArchiveReport, Checker
 
 
@@ -128,20 +129,28 @@ def explore(
     console = Console(file=sys.stdout, highlight=False)
     interactive = not as_json and sys.stdout.isatty() and console.is_interactive
     actions = Actions(console, as_json, interactive)
-    with Checker(registry, settings) as checker:
-        with shown.ExploreView(archive, settings, checker.sandbox) as view:
-            actions.document = shown.header(view)
-            if view.unreadable or not (member_name or extract_dir or graph_file):
-                actions.overview(view, lambda: checker.check(archive, view))
-            if not view.unreadable:
-                if member_name is not None:
-                    actions.member(view, member_name)
-                if extract_dir is not None:
-                    actions.extract(view, extract_dir, force, flatten)
-                if graph_file is not None:
-                    actions.graph(view, graph_file)
+    limit = settings.limits.memory
+    try:
+        with memory_backstop(limit), Checker(registry, settings) as checker:
+            with shown.ExploreView(archive, settings, checker.sandbox) as view:
+                actions.document = shown.header(view)
+                if view.unreadable or not (member_name or extract_dir or graph_file):
+                    actions.overview(view, lambda: checker.check(archive, view))
+                if not view.unreadable:
+                    if member_name is not None:
+                        actions.member(view, member_name)
+                    if extract_dir is not None:
+                        actions.extract(view, extract_dir, force, flatten)
+                    if graph_file is not None:
+                        actions.graph(view, graph_file)
+    except MemoryError:
+        # The backstop: what was gathered is dropped, and the user is told why (MAR904).
+        actions.document = {"path": str(archive), "error": "MAR904 " + memory_error_message(limit)}
+        actions.fail()
+        if not as_json:
+            click.echo(f"mar-lint: MAR904 {memory_error_message(limit)}", err=True)
     if as_json:
-        sys.stdout.write(json.dumps(actions.document, indent=2) + "\n")
+        sys.stdout.write(strict_dumps(actions.document) + "\n")
     sys.exit(actions.status)
 
 

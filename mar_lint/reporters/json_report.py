@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, TextIO
 
 from mar_lint import __version__
 from mar_lint.findings import Finding
 from mar_lint.registry import Registry
 from mar_lint.runner import ArchiveReport, summarize
+
+
+def strict_dumps(value: Any) -> str:
+    """JSON text any parser accepts: Python's `NaN`, `Infinity` and `-Infinity` (an archive's
+    JSON may hold them, and Python reads them) are not JSON, so they are written as the
+    strings "NaN", "Infinity" and "-Infinity"."""
+    try:
+        return json.dumps(value, indent=2, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    # Recursion is bounded: archive JSON is refused past max-json-depth levels.
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -40,4 +62,4 @@ def render(reports: list[ArchiveReport], registry: Registry, stream: TextIO) -> 
         ],
         "summary": summarize(reports),
     }
-    stream.write(json.dumps(document, indent=2) + "\n")
+    stream.write(strict_dumps(document) + "\n")

@@ -8,7 +8,6 @@ when the finding is about one member, at that member and JSON pointer as a logic
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, TextIO
@@ -17,6 +16,7 @@ from urllib.parse import quote
 from mar_lint import __version__
 from mar_lint.findings import Finding, Severity
 from mar_lint.registry import Registry, Rule
+from mar_lint.reporters.json_report import strict_dumps
 from mar_lint.runner import ArchiveReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -114,4 +114,4 @@ def render(reports: list[ArchiveReport], registry: Registry, stream: TextIO) -> 
             }
         ],
     }
-    stream.write(json.dumps(log, indent=2) + "\n")
+    stream.write(strict_dumps(log) + "\n")
