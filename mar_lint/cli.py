@@ -3,26 +3,38 @@
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from mar_lint import __version__
-from mar_lint.commands.check import check
-from mar_lint.commands.explore import explore
-from mar_lint.commands.repack import repack
-from mar_lint.commands.rules import rule_command, rules_command
 from mar_lint.sandbox import scrub_import_path
 
+# Each sub-command is imported when it runs (or when --help lists it): `check` does not pay
+# for `explore`'s rich progress bars or `repack`'s fixer.
+COMMANDS = {
+    "check": "mar_lint.commands.check:check",
+    "explore": "mar_lint.commands.explore:explore",
+    "rule": "mar_lint.commands.rules:rule_command",
+    "rules": "mar_lint.commands.rules:rules_command",
+    "repack": "mar_lint.commands.repack:repack",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in COMMANDS and name not in self.commands:
+            module, attribute = COMMANDS[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mar-lint")
 def main() -> None:
     """Lint MXNet Model Server .model archives before they reach production."""
     # Before any lazy import: the working folder may be the (hostile) model folder.
     scrub_import_path()
-
-
-main.add_command(check)
-main.add_command(explore)
-main.add_command(rule_command)
-main.add_command(rules_command)
-main.add_command(repack)

@@ -32,6 +32,10 @@ PYPROJECT = "pyproject.toml"
 TOOL_TABLE = "mar-lint"
 
 
+# Who infers the graph's shapes: mar-lint's own engine, or MXNet in the sandbox.
+ENGINES = ("native", "mxnet")
+
+
 class ConfigError(Exception):
     """A configuration value is wrong; the message says where: "file:key: what is wrong"."""
 
@@ -64,6 +68,7 @@ class Settings:
     fail_on: Severity = Severity.ERROR  # the lowest severity that makes the run fail
     mms_version: str | None = None  # target MMS release; None: detect it from the manifest
     mxnet_version: str | None = None  # target MXNet; None: the installed mxnet, if any
+    engine: str = "native"  # graph shapes from the native engine, or "mxnet" (the sandbox)
     limits: Limits = field(default_factory=Limits)
     root: str | None = None  # the folder per-path patterns are relative to (the config file's)
 
@@ -181,6 +186,7 @@ class _FileReader:
             "mxnet-version": lambda k, v: {
                 "mxnet_version": self.version(k, v, mxnet_version_problem)
             },
+            "engine": lambda k, v: {"engine": self.engine(k, v)},
         }
         values: dict[str, Any] = {"root": str(self.path.parent.absolute())}
         for key, value in table.items():
@@ -244,6 +250,11 @@ class _FileReader:
                 raise self.error(where, f"must be a positive {wanted}, not {number!r}")
             chosen[limit.name] = number
         return {"limits": dataclasses.replace(Limits(), **chosen)}
+
+    def engine(self, key: str, value: Any) -> str:
+        if value not in ENGINES:
+            raise self.error(key, f"must be one of {', '.join(ENGINES)}, not {value!r}")
+        return str(value)
 
     def version(self, key: str, value: Any, problem_of: Callable[[str], str | None]) -> str:
         if not isinstance(value, str):

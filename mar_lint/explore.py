@@ -197,7 +197,11 @@ def graph_section(view: ModelView) -> dict[str, Any]:
         return section
     assert analysis is not None  # the structure is sound: MXNet was asked
     error = analysis.failure or analysis.load_error or analysis.infer_error
-    section["mxnet"] = {"version": analysis.mxnet_version or None, "error": error}
+    section["mxnet"] = {
+        "version": analysis.mxnet_version or None,
+        "error": error,
+        "engine": analysis.engine,
+    }
     if not analysis.loaded:
         return section
     names = data_inputs if data_inputs is not None else tuple(view.input_shapes)
@@ -774,10 +778,19 @@ def variables_to_draw(view: ModelView, doc: dict) -> set[str]:
 
 
 def node_output_shapes(view: ModelView) -> tuple[dict[str, list[Any]], str | None]:
-    """Node name -> inferred shapes of its outputs, from MXNet in the sandbox, and why there
-    are none when there are none."""
+    """Node name -> inferred shapes of its outputs, from the native engine or MXNet in the
+    sandbox (as the settings say), and why there are none when there are none."""
     member = view.symbol.member
     assert member is not None
+    if view.settings.engine == "native":
+        from mar_lint.shapes.infer import infer
+
+        inference = infer(view.symbol.value, view.input_shapes)
+        if not inference.unmodelled:
+            shown: dict[str, list[Any]] = {}
+            for node, _output, shape in inference.internals:
+                shown.setdefault(node, []).append(list(shape))
+            return shown, inference.load_error or inference.infer_error
     text = view.read(member, view.limits.max_json_bytes).decode("utf-8", "replace")
     shapes = {name: list(shape) for name, shape in view.input_shapes.items()}
     try:

@@ -10,8 +10,9 @@ Behaviour verified against mxnet 1.9.1 with every malformed graph run in a subpr
 `tests/test_graph_structure.py`. The validator is iterative (no recursion over nodes or
 subgraphs) and linear in the size of the document.
 
-What needs MXNet's operator registry stays with the sandbox: whether an operator exists, how
-many inputs it takes and what its parameters mean (a FullyConnected with a single input loads,
+Whether an operator exists and its attributes parse is `mar_lint.shapes.op_registry`'s
+business. What needs MXNet itself stays with the sandbox: how many inputs an operator takes and
+what its parameters mean (a FullyConnected with a single input loads,
 fails infer_shape, and crashes simple_bind). Only BatchNorm-like operators, whose missing
 auxiliary inputs crash list_arguments(), and the location parameters of control-flow
 operators are checked here.
@@ -26,8 +27,10 @@ from typing import Any, Callable
 __all__ = [
     "GraphIssue",
     "GraphSummary",
+    "attr_maps",
     "check_graph_structure",
     "format_version",
+    "merged_attrs",
     "saved_version",
     "summarize_graph",
 ]
@@ -225,7 +228,7 @@ def _join(pointer: str, token: object) -> str:
     return f"{pointer}/{text.replace('~', '~0').replace('/', '~1')}"
 
 
-def _attr_maps(node: dict) -> list[str]:
+def attr_maps(node: dict) -> list[str]:
     """The node keys whose maps MXNet keeps, highest precedence first: `attr` and `attrs`
     are read into the same map, so only the one that comes last survives; `param` only adds
     keys that are missing."""
@@ -233,9 +236,9 @@ def _attr_maps(node: dict) -> list[str]:
     return last + (["param"] if isinstance(node.get("param"), dict) else [])
 
 
-def _merged_attrs(node: dict) -> dict:
+def merged_attrs(node: dict) -> dict:
     merged: dict = {}
-    for key in reversed(_attr_maps(node)):
+    for key in reversed(attr_maps(node)):
         merged.update(node[key])
     return merged
 
@@ -524,7 +527,7 @@ class _Checker:
                     )
             shapes = shapes or any(k in value for k in _SHAPE_ATTRS)
         if shapes:
-            merged = _merged_attrs(node)
+            merged = merged_attrs(node)
             for key in _SHAPE_ATTRS:
                 value = merged.get(key)
                 problem = _shape_problem(key, value) if isinstance(value, str) else None
@@ -557,13 +560,13 @@ class _Checker:
 
     @staticmethod
     def attr_pointer(node: dict, ptr: str, key: str) -> str:
-        return _join(f"{ptr}/{next(k for k in _attr_maps(node) if key in node[k])}", key)
+        return _join(f"{ptr}/{next(k for k in attr_maps(node) if key in node[k])}", key)
 
     def control_flow(self, node: dict, ptr: str, label: str) -> None:
         """Location parameters of control-flow operators index the node's inputs unchecked
         (verified: _foreach with in_data_locs past its inputs, or num_out_data past
         num_outputs, crashes shape inference)."""
-        attrs, inputs = _merged_attrs(node), node.get("inputs")
+        attrs, inputs = merged_attrs(node), node.get("inputs")
         if not isinstance(inputs, list):
             return
         for key, text in attrs.items():
@@ -636,7 +639,7 @@ class _Checker:
                 counts.append(1)
             else:
                 param = (
-                    _count_param(_merged_attrs(nodes[i]), "num_outputs")
+                    _count_param(merged_attrs(nodes[i]), "num_outputs")
                     if info.op in _NUM_OUTPUTS_OPS
                     else None
                 )

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import jsonschema
 from packaging.version import InvalidVersion, Version
 
 from mar_lint.findings import json_pointer
@@ -80,6 +79,8 @@ class SchemaError:
 
 def validate(manifest: Any, release: str) -> list[SchemaError]:
     """Draft 4 validation, as MMS's jsonschema 2.x ran its unversioned `$schema` URI."""
+    import jsonschema  # a fifth of start-up: only when a manifest is validated
+
     validator = jsonschema.Draft4Validator(schema_for(release))
     errors = [
         SchemaError(json_pointer(*e.absolute_path), e.message)

@@ -2,20 +2,22 @@
 
 `ModelView` is what every rule receives. It adds to the archive view the facts several rules
 share, each worked out once per archive on first use: a rule that never asks for the graph
-never starts MXNet.
+never starts MXNet. Shapes come from the native engine (`mar_lint.shapes`) unless the settings
+ask for MXNet itself (`engine = "mxnet"`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import hashlib
+import importlib.util
 import json
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -33,7 +35,7 @@ from mar_lint.config import Settings
 from mar_lint.findings import json_pointer
 from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
-from mar_lint.sandbox import Sandbox, SandboxFailure
+from mar_lint.sandbox import MXNetUnavailable, Sandbox, SandboxFailure
 from mar_lint.services import (
     Selection,
     ServiceSource,
@@ -45,6 +47,9 @@ from mar_lint.versions import version_from_int
 
 LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
 DEFAULT_RELEASE = "0.4.0"  # the release assumed when nothing says which
+
+if TYPE_CHECKING:
+    from mar_lint.shapes.op_registry import AttrIssue
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
 REFERENCE_KEYS = ("Signature", "Symbol", "Parameters", "Service")
@@ -60,9 +65,15 @@ class Reference:
     matches: tuple[Member, ...] = ()
 
 
+class GraphNotModelled(MXNetUnavailable):
+    """The graph uses operators the native engine has no shape function for, and mxnet (the
+    fallback) cannot be imported: the rules that need shapes are skipped, and the run says so."""
+
+
 @dataclass(frozen=True)
 class GraphAnalysis:
-    """What MXNet (in the sandbox) says about the graph, given the signature's input shapes."""
+    """What MXNet 1.9.1 says about the graph, given the signature's input shapes: worked out by
+    the native engine, or asked of MXNet itself in the sandbox (`engine` says which)."""
 
     member: Member
     input_shapes: dict[str, tuple[int, ...]]
@@ -76,6 +87,7 @@ class GraphAnalysis:
     arg_shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
     aux_shapes: dict[str, tuple[int, ...] | None] = field(default_factory=dict)
     output_shapes: tuple[tuple[int, ...] | None, ...] = ()
+    engine: str = "mxnet"  # "native" or "mxnet"
 
     @property
     def loaded(self) -> bool:
@@ -252,16 +264,59 @@ class ModelView(ArchiveView):
         return graph_structure.check_graph_structure(self.symbol.value)
 
     @cached_property
-    def graph(self) -> GraphAnalysis | None:
-        """MXNet's view of the graph, or None when there is no structurally sound graph.
+    def operator_issues(self) -> list[AttrIssue]:
+        """Operators MXNet 1.9.1 does not register and attributes it refuses, from its own
+        registry (no MXNet needed); any of them keeps MXNet off the graph too."""
+        from mar_lint.shapes.op_registry import check_graph_operators
 
-        Raises MXNetUnavailable when mxnet cannot be imported: the engine then reports the
-        rule as skipped instead of passed.
-        """
         if not self.symbol.ok or self.graph_issues:
+            return []
+        document = self.symbol.value
+        return check_graph_operators(document, graph_structure.saved_version(document))
+
+    @cached_property
+    def graph(self) -> GraphAnalysis | None:
+        """MXNet 1.9.1's view of the graph, or None when there is no structurally sound graph
+        of operators MXNet knows.
+
+        The native engine answers unless the settings ask for MXNet, or the graph uses an
+        operator the engine does not model; then MXNet answers in the sandbox. Raises
+        MXNetUnavailable when MXNet is needed and cannot be imported: the engine then reports
+        the rule as skipped instead of passed.
+        """
+        if not self.symbol.ok or self.graph_issues or self.operator_issues:
             return None
         member = self.symbol.member
         assert member is not None
+        if self.settings.engine == "native":
+            from mar_lint.shapes.infer import infer
+
+            inference = infer(self.symbol.value, self.input_shapes)
+            if not inference.unmodelled:
+                return GraphAnalysis(
+                    member=member,
+                    input_shapes=self.input_shapes,
+                    mxnet_version="1.9.1",
+                    load_error=inference.load_error,
+                    infer_error=inference.infer_error,
+                    arguments=inference.arguments,
+                    auxiliary_states=inference.auxiliary_states,
+                    outputs=inference.outputs,
+                    arg_shapes=dict(inference.arg_shapes),
+                    aux_shapes=dict(inference.aux_shapes),
+                    output_shapes=inference.output_shapes,
+                    engine="native",
+                )
+            needs = f"the graph uses {', '.join(inference.unmodelled)}, which only MXNet can infer"
+            if importlib.util.find_spec("mxnet") is None:
+                raise GraphNotModelled(f"{needs}, and mxnet cannot be imported")
+            try:
+                return self._graph_from_mxnet(member)
+            except MXNetUnavailable as exc:
+                raise GraphNotModelled(f"{needs}, and {exc}") from None
+        return self._graph_from_mxnet(member)
+
+    def _graph_from_mxnet(self, member: Member) -> GraphAnalysis:
         shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
         key = (hashlib.sha256(text.encode()).hexdigest(), json.dumps(shapes, sort_keys=True))

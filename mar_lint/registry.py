@@ -132,10 +132,14 @@ ENGINE_RULES = (
         "mxnet-unavailable",
         Severity.INFO,
         "rules that need MXNet were skipped because mxnet cannot be imported",
-        "Graph loading and shape inference need MXNet. Without it, the rules that need it are\n"
-        "skipped, and this finding lists them so a clean run is never mistaken for a pass.\n\n"
+        "The graph rules need the graph's inferred shapes. mar-lint's own engine infers them\n"
+        "as MXNet 1.9.1 does, without MXNet; MXNet itself is needed only when `--engine mxnet`\n"
+        '(or `engine = "mxnet"` in the configuration) asks for it, or when the graph uses an\n'
+        "operator the engine does not model (a plugin op such as WarpCTC, a `Custom` op). If\n"
+        "mxnet cannot be imported then, the rules that need it are skipped, and this finding\n"
+        "lists them (and the operators) so a clean run is never mistaken for a pass.\n\n"
         "Fix: install the extra, `pip install 'mar-lint[mxnet]'` (mxnet 1.9.1 with numpy<1.24,\n"
-        "on Python 3.11 or older).",
+        "on Python 3.11 or older), or drop `--engine mxnet`.",
         None,
     ),
     Rule(

@@ -103,9 +103,9 @@ class Checker:
         self.registry = registry
         self.settings = settings
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
-        needs_mxnet = any(r.needs_mxnet for r in self.rules)
-        self.sandbox, self._owns_sandbox = sandbox_for(settings, needs_mxnet)
-        if needs_mxnet and importlib.util.find_spec("mxnet"):
+        wants_mxnet = settings.engine == "mxnet" and any(r.needs_mxnet for r in self.rules)
+        self.sandbox, self._owns_sandbox = sandbox_for(settings, wants_mxnet)
+        if wants_mxnet and importlib.util.find_spec("mxnet"):
             # Selected rules will want the graph: import mxnet in the child while this
             # process opens archives, instead of after.
             self.sandbox.start(preload_mxnet=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from mar_lint.findings import (
     Consequence,
@@ -15,9 +16,13 @@ from mar_lint.findings import (
     Severity,
     json_pointer,
 )
+from mar_lint.graph import GraphIssue
 from mar_lint.model import ModelView, is_label, known_shape, mms_checkpoint_params
 from mar_lint.params import MXNET_UNLOADABLE_DTYPES, ParamsError, ParamsIndex, Tensor, dtype_name
 from mar_lint.registry import rule
+
+if TYPE_CHECKING:
+    from mar_lint.shapes.op_registry import AttrIssue
 
 MAX_STRUCTURE_PROBLEMS = 20
 MAX_LISTED = 6  # names quoted in one message; the rest are counted
@@ -43,7 +48,8 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     """MMS loads `<prefix>-symbol.json` with MXNet when the model is registered; a graph that
     MXNet refuses (unknown operator, bad attribute, unknown key) stops the worker. Some
     malformed graphs are worse: MXNet 1.9.1 loads them and then crashes the process. mar-lint
-    checks the structure in Python first and runs MXNet only in a sandboxed child process.
+    checks the structure, and every operator and attribute against MXNet 1.9.1's own operator
+    registry, in Python first, and runs MXNet only in a sandboxed child process.
     Graphs from old MXNet releases that MXNet upgrades on load are valid.
 
     Fix: export the graph again from the model (`HybridBlock.export` or
@@ -61,16 +67,10 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     if document.error:
         yield Problem(f"the graph cannot be read: {document.error}", member=member)
         return
-    issues = view.graph_issues
-    for issue in issues[:MAX_STRUCTURE_PROBLEMS]:
-        yield Problem(
-            f"not a valid MXNet graph: {issue.message}", member=member, location=issue.location
-        )
-    if len(issues) > MAX_STRUCTURE_PROBLEMS:
-        yield Problem(
-            f"... and {len(issues) - MAX_STRUCTURE_PROBLEMS} more structural problems",
-            member=member,
-        )
+    yield from _capped(view.graph_issues, member, "not a valid MXNet graph", "structural problems")
+    yield from _capped(
+        view.operator_issues, member, "MXNet refuses the graph", "operators MXNet refuses"
+    )
     graph = view.graph
     if graph is not None and graph.failure:
         yield Problem(f"{graph.failure} while loading the graph", member=member)
@@ -78,6 +78,15 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
         yield Problem(
             f"MXNet {graph.mxnet_version} refuses the graph: {graph.load_error}", member=member
         )
+
+
+def _capped(
+    issues: Sequence[GraphIssue | AttrIssue], member: str, prefix: str, rest: str
+) -> Iterator[Problem]:
+    for issue in issues[:MAX_STRUCTURE_PROBLEMS]:
+        yield Problem(f"{prefix}: {issue.message}", member=member, location=issue.location)
+    if len(issues) > MAX_STRUCTURE_PROBLEMS:
+        yield Problem(f"... and {len(issues) - MAX_STRUCTURE_PROBLEMS} more {rest}", member=member)
 
 
 @rule(

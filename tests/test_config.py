@@ -134,6 +134,15 @@ def test_targets_and_limits_from_the_file(project):
     assert "MMS 0.1.5" in finding["message"] and "'License'" in finding["message"]
 
 
+def test_engine_from_the_file_and_the_command_line(project):
+    """`engine = "mxnet"` asks MXNet in its sandbox; `--engine` replaces the file's choice."""
+    (project / ".mar-lint.toml").write_text('engine = "mxnet"\n')
+    assert load_settings(None, project, KNOWN).engine == "mxnet"
+    assert load_settings(None, project.parent, KNOWN).engine == "native"  # the default
+    native = run_cli("check", "--format", "json", "--engine", "native", str(ARCHIVE))
+    assert native.exit_code == 1 and native.codes == {"MAR202", "MAR203"}
+
+
 def test_defaults_without_a_file(tmp_path):
     settings = load_settings(None, tmp_path, KNOWN)
     assert settings.fail_on is Severity.ERROR and settings.selects("MAR203")
@@ -158,6 +167,7 @@ def test_defaults_without_a_file(tmp_path):
         ("mms-version = 0.4\n", 'mms-version: must be a string, like "0.4"'),
         ('mms-version = "banana"\n', "mms-version: 'banana' is not a version number"),
         ('mxnet-version = "one"\n', "mxnet-version: 'one' is not a version"),
+        ('engine = "tvm"\n', "engine: must be one of native, mxnet, not 'tvm'"),
         ("select = [\n", "not valid TOML"),
     ],
 )

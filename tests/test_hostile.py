@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from builders import ArchiveSpec, write_zip
+from builders import ArchiveSpec, require_mxnet, write_zip
 from conftest import check
 from hostile_zip_cases import central_headers
 from mar_lint_rules.container import member_corrupt
@@ -450,7 +450,7 @@ def test_a_hung_sandbox_is_a_finding_and_the_run_goes_on(tmp_path, mlp_model):
     )
     second = second.write(tmp_path / "b.model")
     # A deadline no MXNet import can meet stands in for a graph that hangs MXNet.
-    settings = Settings(limits=Limits(mxnet_timeout=0.01))
+    settings = Settings(limits=Limits(mxnet_timeout=0.01), engine="mxnet")
     with Checker(load_registry(), settings) as checker:
         reports = [checker.check(first), checker.check(second)]
     for report in reports:
@@ -470,6 +470,7 @@ def test_the_service_file_is_never_run(tmp_path, mlp_model):
 def test_mxnet_crash_is_contained_and_the_sandbox_restarts(mlp_model):
     """A head output index past its node's outputs segfaults MXNet 1.9.1 (§4.5). graph.py
     keeps such graphs from MXNet; should one get through, only the sandbox dies."""
+    require_mxnet()
     graph = json.loads(mlp_model.symbol)
     graph["heads"][0][1] = 5
     with Sandbox(timeout=120) as sandbox:

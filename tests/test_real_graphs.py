@@ -60,8 +60,9 @@ def test_params_writer_output_reads_back_with_every_shape(tmp_path):
 
 
 def test_no_error_where_mxnet_is_absent(tmp_path):
-    """Without mxnet (here: an mxnet that cannot be imported), the graph rules are skipped
-    (MAR902) and nothing else mistakes these served models for broken ones."""
+    """Without mxnet (here: an mxnet that cannot be imported), the native engine runs the
+    graph rules, and nothing mistakes these served models for broken ones; a graph with an
+    operator the engine does not model (the CRNN's CTC loss) gets one MAR902 info finding."""
     paths = [GraphArchive(name).write(tmp_path / f"{name}.model") for name in graph_names()]
     shadow = tmp_path / "shadow" / "mxnet"
     shadow.mkdir(parents=True)
@@ -76,7 +77,9 @@ def test_no_error_where_mxnet_is_absent(tmp_path):
     archives = json.loads(run.stdout)["archives"]
     assert len(archives) == len(paths)
     for archive in archives:
-        assert {f["code"] for f in archive["findings"]} == {"MAR902"}, archive
+        codes = {f["code"] for f in archive["findings"]}
+        assert codes <= {"MAR902"}, archive
+        assert ("MAR902" in codes) == archive["path"].endswith("crnn-ocr.model"), archive
 
 
 def _mxnet_child(*args: str) -> str:

@@ -8,7 +8,7 @@ import struct
 import zipfile
 
 import pytest
-from builders import ArchiveSpec, mlp_saved_parameters, resave_params
+from builders import ArchiveSpec, mlp_saved_parameters, require_mxnet, resave_params
 from conftest import check, run_cli
 
 WEIGHTS = ("MAR303", "MAR304", "MAR305")
@@ -130,7 +130,7 @@ def test_float16_weights_for_a_float32_graph(tmp_path, mlp_model):
 
 
 def test_retrained_head_with_another_class_count(tmp_path, mlp_model):
-    import mxnet as mx
+    mx = require_mxnet()
 
     weight = f"arg:{scope(mlp_model)}dense1_weight"
 
@@ -155,7 +155,7 @@ def test_retrained_head_with_another_class_count(tmp_path, mlp_model):
     ("version", "severity"), [(None, "warning"), ("0.3.0", "warning"), ("0.2.0", "error")]
 )
 def test_extra_entries_depend_on_the_mms_release(tmp_path, mlp_model, version, severity):
-    import mxnet as mx
+    mx = require_mxnet()
 
     extra = resave_params(mlp_model.params, lambda a: {**a, "arg:optimizer_step": mx.nd.zeros(1)})
     args = ("--mms-version", version) if version else ()

@@ -15,6 +15,7 @@ import click
 
 from mar_lint.archive import MANIFEST, walk_bounded
 from mar_lint.config import (
+    ENGINES,
     ConfigError,
     Settings,
     code_problem,
@@ -24,7 +25,7 @@ from mar_lint.config import (
 )
 from mar_lint.findings import Severity
 from mar_lint.registry import Registry, RulesUnavailable, load_registry
-from mar_lint.reporters import REPORTERS, statistics, text_report
+from mar_lint.reporters import FORMATS, reporter
 from mar_lint.runner import check_all
 
 ARCHIVE_SUFFIXES = (".model", ".mar")
@@ -147,7 +148,18 @@ def command_line_settings(
             changes[option] = value
     if options.get("fail_on"):
         changes["fail_on"] = Severity(options["fail_on"])
+    if options.get("engine"):
+        changes["engine"] = options["engine"]
     return dataclasses.replace(file_settings, **changes)
+
+
+# Shared by check, explore and repack.
+ENGINE_OPTION = click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    help="Who infers the graph's shapes: mar-lint's own engine (MXNet 1.9.1's rules, no "
+    "mxnet needed) or MXNet itself in a sandbox [default: native].",
+)
 
 
 @contextlib.contextmanager
@@ -171,7 +183,7 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
 @click.option(
     "--format",
     "output_format",
-    type=click.Choice(list(REPORTERS)),
+    type=click.Choice(list(FORMATS)),
     help="Output format [default: text; github when GITHUB_ACTIONS is set].",
 )
 @click.option(
@@ -191,6 +203,7 @@ def destination(output_file: Path | None) -> Iterator[TextIO]:
     "--mms-version", help="Target MMS release (default: the one the manifest was written for)."
 )
 @click.option("--mxnet-version", help="Target MXNet release (default: the installed mxnet).")
+@ENGINE_OPTION
 @click.option(
     "--fail-on",
     type=click.Choice(SEVERITIES),
@@ -242,12 +255,16 @@ def check(
     reports = check_all(registry, settings, targets, jobs)
     with destination(output_file) as stream:
         if output_format == "text":
+            from mar_lint.reporters import text_report
+
             text_report.render(reports, registry, stream, quiet=quiet)
         else:
-            REPORTERS[output_format](reports, registry, stream)
+            reporter(output_format)(reports, registry, stream)
     if statistics_wanted:
         # Never inside a machine-readable document on stdout.
         machine_on_stdout = output_format != "text" and output_file is None
+        from mar_lint.reporters import statistics
+
         statistics.render(reports, sys.stderr if machine_on_stdout else sys.stdout)
     failed = any(settings.fails(f.severity) for r in reports for f in r.findings)
     sys.exit(1 if failed and not exit_zero else 0)

@@ -30,7 +30,7 @@ from rich.text import Text
 
 from mar_lint import explore as shown
 from mar_lint.archive import Member
-from mar_lint.commands.check import load_rules, resolve_settings
+from mar_lint.commands.check import ENGINE_OPTION, load_rules, resolve_settings
 from mar_lint.extract import extract
 from mar_lint.graphviz import (
     DOT_SUFFIXES,
@@ -104,6 +104,7 @@ def progress_bar(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Draw the network: FILE.dot, or .svg/.png/.pdf with Graphviz installed.",
 )
+@ENGINE_OPTION
 def explore(
     archive: Path,
     output_format: str,
@@ -112,6 +113,7 @@ def explore(
     force: bool,
     flatten: bool,
     graph_file: Path | None,
+    engine: str | None,
 ) -> None:
     """Show what is inside an archive or model folder: members, manifest, signature, graph,
     weights, service outline, labels and the check summary."""
@@ -124,7 +126,7 @@ def explore(
             f"use a {', '.join(DOT_SUFFIXES + RENDERED_SUFFIXES)} file name", param_hint="--graph"
         )
     registry = load_rules()
-    settings = resolve_settings(registry, None)
+    settings = resolve_settings(registry, None, engine=engine)
     as_json = output_format == "json"
     console = Console(file=sys.stdout, highlight=False)
     interactive = not as_json and sys.stdout.isatty() and console.is_interactive

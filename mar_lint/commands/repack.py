@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from mar_lint.commands.check import find_targets, load_rules, resolve_settings
+from mar_lint.commands.check import ENGINE_OPTION, find_targets, load_rules, resolve_settings
 from mar_lint.findings import Finding
 from mar_lint.fixer import (
     UNSAFE_HELD,
@@ -160,6 +160,7 @@ def _target(
 @click.option("--ignore", multiple=True, help="Codes or prefixes to leave alone.")
 @click.option("--mms-version", help="Target MMS release (default: the manifest's own).")
 @click.option("--mxnet-version", help="Target MXNet release (default: the installed mxnet).")
+@ENGINE_OPTION
 def repack(
     sources: tuple[Path, ...],
     output: Path | None,

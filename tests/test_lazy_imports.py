@@ -1,0 +1,45 @@
+"""Start-up stays light: what a run does not use, it does not import (the figures themselves
+come from benchmarks/startup.py, never from timed tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+FIXTURE = Path(__file__).parent / "fixtures" / "digits.model"
+
+# Runs the CLI in-process in a clean interpreter and reports which heavy modules it loaded.
+PROBE = """
+import json, sys
+from mar_lint.cli import main
+try:
+    main(sys.argv[1:], standalone_mode=False)
+finally:
+    heavy = ("rich", "jsonschema", "mar_lint.commands.explore", "mar_lint.commands.repack",
+             "mar_lint.fixer", "mar_lint.explore", "mxnet")
+    sys.stderr.write("\\n@@" + json.dumps(sorted(m for m in heavy if m in sys.modules)))
+"""
+
+
+def loaded(tmp_path: Path, *args: str) -> list[str]:
+    paths = [p for p in sys.path if p]  # never the working folder
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:] = {paths!r}\n{PROBE}", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    return json.loads(result.stderr.rsplit("@@", 1)[1])
+
+
+def test_version_imports_no_sub_command(tmp_path):
+    assert loaded(tmp_path, "--version") == []
+
+
+def test_json_check_without_graph_rules_needs_neither_rich_nor_mxnet(tmp_path):
+    ignore = "MAR204,MAR205,MAR301,MAR302,MAR304,MAR601"
+    modules = loaded(tmp_path, "check", "--format", "json", "--ignore", ignore, str(FIXTURE))
+    assert modules == ["jsonschema"]  # the manifest schema is validated; nothing else loads
