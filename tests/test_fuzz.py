@@ -62,7 +62,12 @@ CRASHERS = Path(__file__).parent / "fixtures" / "crashers"
 # traceback) -> why. The fuzzer counts and prints them instead of failing, and the crasher
 # fixtures that reproduce them are expected failures (xfail) with that reason. Remove an
 # entry with its fix. (The two explore crashes of issue 12 were here until main fixed them.)
-KNOWN_CRASH_SIGNATURES: dict[tuple[str, str], str] = {}
+KNOWN_CRASH_SIGNATURES: dict[tuple[str, str], str] = {
+    ("mar_lint/explore.py", "assert analysis is not None"): (
+        "explore's graph section when the native operator registry refuses the graph (an "
+        "unknown operator), so MXNet is never asked (h/opreg, h/shapes; found after their merge)"
+    ),
+}
 
 
 def known_crash(traceback_text: str) -> str | None:
