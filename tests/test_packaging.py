@@ -49,5 +49,9 @@ def test_a_new_subpackage_is_in_the_wheel(tmp_path):
     [wheel] = (tmp_path / "dist").glob("*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "mar_lint/throwaway/__init__.py" in names
-    assert {"mar_lint/schemas/manifest-0.4.0.json", "mar_lint_rules/graph.py"} <= names
+    assert {
+        "mar_lint/schemas/manifest-0.4.0.json",
+        "mar_lint/shapes/mxnet_ops.json",
+        "mar_lint_rules/graph.py",
+    } <= names
     assert not any(name.startswith(("rules/", "tests/")) for name in names)
