@@ -195,7 +195,12 @@ def graph_section(view: ModelView) -> dict[str, Any]:
     except MXNetUnavailable as exc:
         section["mxnet"] = {"version": None, "error": str(exc)}
         return section
-    assert analysis is not None  # the structure is sound: MXNet was asked
+    if analysis is None:  # operators MXNet 1.9.1 does not register or attributes it refuses
+        section["error"] = (
+            f"the graph has {len(view.operator_issues)} operator problem(s) that MXNet refuses "
+            "(see the findings)"
+        )
+        return section
     error = analysis.failure or analysis.load_error or analysis.infer_error
     section["mxnet"] = {
         "version": analysis.mxnet_version or None,

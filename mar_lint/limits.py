@@ -3,6 +3,7 @@ otherwise: these keep memory, time and recursion bounded whatever the input clai
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,8 +35,9 @@ class Limits:
     ratio_floor_bytes: int = 1 * MiB
     mxnet_timeout: float = 120.0  # seconds for one sandboxed MXNet job, import included
     mxnet_memory: int = 4 * GiB  # address-space limit of the MXNet sandbox
-    # Address-space limit of mar-lint's own process (POSIX only), a backstop behind every cap
-    # above: breaching it is a MAR904 finding on that archive, and the run goes on.
+    # Address space mar-lint's own process may add to what it maps at the start (POSIX only),
+    # a backstop behind every cap above: breaching it is a MAR904 finding on that archive,
+    # and the run goes on.
     memory: int = 2 * GiB
     max_transfer: int = 64 * MiB  # bytes moved over the network for one remote archive
     remote_timeout: float = 30.0  # seconds to connect, and between two bytes of an answer
@@ -43,8 +45,9 @@ class Limits:
 
 @contextmanager
 def memory_backstop(limit: int) -> Iterator[None]:
-    """Run the block under an address-space limit of `limit` bytes (the soft RLIMIT_AS), so an
-    allocation no cap foresaw raises MemoryError instead of exhausting the machine; the
+    """Run the block under an address-space limit of `limit` bytes more than the process maps
+    now (the soft RLIMIT_AS), so an allocation no cap foresaw raises MemoryError instead of
+    exhausting the machine; the
     previous limit comes back afterwards. A no-op where `resource` does not exist (Windows)
     or the limit cannot be set. Children inherit it; the MXNet sandbox sets its own."""
     try:
@@ -55,7 +58,10 @@ def memory_backstop(limit: int) -> Iterator[None]:
     try:
         previous = resource.getrlimit(resource.RLIMIT_AS)
         hard = previous[1]
-        wanted = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+        # On top of what the process already maps: mar-lint run inside a bigger process (a
+        # test session, a notebook) must still start threads and import lazily.
+        wanted = limit + _address_space_in_use()
+        wanted = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
         if previous[0] != resource.RLIM_INFINITY and previous[0] <= wanted:
             previous = None  # already as strict: leave it
         else:
@@ -67,6 +73,15 @@ def memory_backstop(limit: int) -> Iterator[None]:
     finally:
         if previous is not None:
             resource.setrlimit(resource.RLIMIT_AS, previous)
+
+
+def _address_space_in_use() -> int:
+    """Bytes of address space this process maps now (Linux); 0 where that is unknown."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def memory_error_message(limit: int) -> str:

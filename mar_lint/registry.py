@@ -4,13 +4,20 @@ A rule is a function from the model view to problems, wrapped by `@rule` with it
 kebab-case name, its default severity and a one-line summary; its docstring explains why it
 matters and how to fix it (`mar-lint rule CODE` prints it). Rules come in through the
 `mar_lint.rules` entry-point group, built-in ones included, so there is one way in: an entry
-point names a module (every `Rule` at its top level counts) or a single `Rule`.
+point names a module (every `Rule` it defines at its top level counts) or a single `Rule`.
+
+The built-in rules fail closed: when a module of `mar_lint_rules` is not registered (a source
+checkout on PYTHONPATH, a bundle without package metadata, an editable install older than a
+new rule module) or does not import, `load_registry` raises `RulesUnavailable` instead of
+returning a registry that would pass every archive.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
+import pkgutil
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -33,6 +40,7 @@ else:  # pragma: no cover - Python 3.9
 
 
 ENTRY_POINT_GROUP = "mar_lint.rules"
+BUILTIN_PACKAGE = "mar_lint_rules"  # the repository's rules/ folder, as installed
 BUILT_IN_PREFIX = "MAR"  # mar-lint's own codes; plugins use their own prefix
 # What a plugin rule that states no consequence predicts: a team's own policy, which MMS
 # itself does not check.
@@ -202,36 +210,89 @@ class Registry:
         return next((r for r in self.rules if r.code == code), None)
 
 
-def rules_in(target: object, origin: str) -> Iterator[Rule]:
-    """The rules an entry point provides: a Rule, or every Rule at a module's top level."""
+class RulesUnavailable(Exception):
+    """The built-in rules cannot all be loaded: checking would pass archives it never judged."""
+
+
+def defined_in(rule: Rule, module: ModuleType) -> bool:
+    """Whether the rule's check is defined in `module` or one of its submodules."""
+    defining = getattr(rule.check, "__module__", None) or ""
+    return defining == module.__name__ or defining.startswith(module.__name__ + ".")
+
+
+def rules_in(target: object, origin: str) -> Iterator[tuple[Rule, bool]]:
+    """The rules an entry point provides (a Rule, or every Rule at a module's top level),
+    each with whether the module defines it (False: imported from another module)."""
     if isinstance(target, Rule):
-        yield target
+        yield target, True
     elif isinstance(target, ModuleType):
         for value in vars(target).values():
             if isinstance(value, Rule):
-                yield value
+                yield value, defined_in(value, target)
     else:
         raise TypeError(f"{origin} points at {type(target).__name__}, not a module or a Rule")
 
 
+def builtin_modules() -> set[str]:
+    """The built-in rule modules that are there to load (not what the metadata says)."""
+    try:
+        package = importlib.import_module(BUILTIN_PACKAGE)
+    except ImportError as exc:
+        raise RulesUnavailable(
+            f"the built-in rules ({BUILTIN_PACKAGE}) cannot be imported: {exc}"
+        ) from exc
+    return {
+        f"{BUILTIN_PACKAGE}.{found.name}"
+        for found in pkgutil.iter_modules(package.__path__)
+        if not found.name.startswith("_")
+    }
+
+
+def check_builtins_loaded(loaded: set[str], failures: list[PluginFailure]) -> None:
+    """Raise RulesUnavailable unless every built-in rule module loaded through its entry point."""
+    expected = builtin_modules()
+    if not expected:
+        raise RulesUnavailable(f"the built-in rules ({BUILTIN_PACKAGE}) hold no rule modules")
+    missing = sorted(expected - loaded)
+    if not missing:
+        return
+    why = [f.message for f in failures if f.origin.endswith(tuple(f"({m})" for m in missing))]
+    if why:
+        raise RulesUnavailable(f"built-in rules failed to load: {'; '.join(why)}")
+    raise RulesUnavailable(
+        f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not registered in the "
+        f"`{ENTRY_POINT_GROUP}` entry points of the installed package metadata "
+        f"({len(loaded)} of {len(expected)} built-in rule modules loaded): the metadata is "
+        "missing or older than the code"
+    )
+
+
 def load_registry() -> Registry:
-    """Every rule from every entry point; a plugin that fails is recorded, not fatal."""
+    """Every rule from every entry point; a plugin that fails is recorded, not fatal. Raises
+    RulesUnavailable when a built-in rule module is not registered or fails to load."""
     found: dict[str, Rule] = {r.code: r for r in ENGINE_RULES}
     failures: list[PluginFailure] = []
+    loaded_builtins: set[str] = set()
+    provided: list[tuple[str, Rule, bool]] = []
     for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         origin = f"{entry.name} ({entry.value})"
         try:
-            provided = list(rules_in(entry.load(), origin))
+            provided.extend((origin, *item) for item in rules_in(entry.load(), origin))
         except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code
             failures.append(PluginFailure(origin, f"{type(exc).__name__}: {exc}"))
             continue
-        for item in provided:
-            if item.code in found:
-                failures.append(
-                    PluginFailure(
-                        origin, f"{item.code} is already provided by {found[item.code].origin}"
-                    )
-                )
-                continue
-            found[item.code] = dataclasses.replace(item, origin=origin)
+        if entry.value.startswith(BUILTIN_PACKAGE + "."):
+            loaded_builtins.add(entry.value.split(":")[0].strip())
+    # Rules where they are defined first: a rule one module imports from another registers
+    # once, from its own module; the importing module's copy is the same rule, passed over.
+    for origin, item, own in sorted(provided, key=lambda provision: not provision[2]):
+        existing = found.get(item.code)
+        if existing is not None and not own and existing.check is item.check:
+            continue  # the same rule, imported by another module
+        if existing is not None:
+            message = f"{item.code} is already provided by {existing.origin}"
+            failures.append(PluginFailure(origin, message))
+            continue
+        found[item.code] = dataclasses.replace(item, origin=origin)
+    check_builtins_loaded(loaded_builtins, failures)
     return Registry(tuple(sorted(found.values(), key=lambda r: r.code)), tuple(failures))

@@ -10,6 +10,7 @@ import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,37 @@ def stamp(rule: Rule, problem: Problem, settings: Settings) -> Finding:
     )
 
 
+# (pid, timeout, memory) -> the sandbox Checkers share while `shared_sandboxes()` is active.
+_shared: dict[tuple[int, float, int], Sandbox] | None = None
+
+
+@contextmanager
+def shared_sandboxes() -> Iterator[None]:
+    """While active, every Checker of this process whose rules need MXNet uses one sandbox
+    per limits instead of starting its own, so a caller that runs many checks in one process
+    (a test session: click's CliRunner) pays for one MXNet import. A sandbox restarts after
+    a failure either way; they are all stopped when the context ends."""
+    global _shared
+    outer, _shared = _shared, {}
+    try:
+        yield
+    finally:
+        for sandbox in _shared.values():
+            sandbox.close()
+        _shared = outer
+
+
+def sandbox_for(settings: Settings, needs_mxnet: bool) -> tuple[Sandbox, bool]:
+    """The sandbox a Checker uses, and whether the Checker owns it (and stops it)."""
+    limits = settings.limits
+    if not needs_mxnet or _shared is None:
+        return Sandbox(limits.mxnet_timeout, limits.mxnet_memory), True
+    key = (os.getpid(), limits.mxnet_timeout, limits.mxnet_memory)  # never a parent's child
+    if key not in _shared:
+        _shared[key] = Sandbox(limits.mxnet_timeout, limits.mxnet_memory)
+    return _shared[key], False
+
+
 class Checker:
     """Checks archives against the selected rules; one MXNet sandbox serves the whole run."""
 
@@ -72,15 +104,16 @@ class Checker:
         self.registry = registry
         self.settings = settings
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
-        self.sandbox = Sandbox(settings.limits.mxnet_timeout, settings.limits.mxnet_memory)
         wants_mxnet = settings.engine == "mxnet" and any(r.needs_mxnet for r in self.rules)
+        self.sandbox, self._owns_sandbox = sandbox_for(settings, wants_mxnet)
         if wants_mxnet and importlib.util.find_spec("mxnet"):
             # Selected rules will want the graph: import mxnet in the child while this
             # process opens archives, instead of after.
             self.sandbox.start(preload_mxnet=True)
 
     def close(self) -> None:
-        self.sandbox.close()
+        if self._owns_sandbox:
+            self.sandbox.close()
 
     def __enter__(self) -> Checker:
         return self
@@ -267,7 +300,8 @@ _worker_backstop: contextlib.AbstractContextManager[None] | None = None
 
 def _start_worker(settings: Settings) -> None:
     # Rules hold their check functions, which do not pickle: each process loads the registry.
-    global _worker_checker, _worker_backstop
+    global _worker_checker, _worker_backstop, _shared
+    _shared = None  # a forked worker starts its own sandbox
     _worker_backstop = memory_backstop(settings.limits.memory)
     _worker_backstop.__enter__()  # for the worker's whole life (kept referenced: see above)
     _worker_checker = Checker(load_registry(), settings)

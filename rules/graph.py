@@ -203,7 +203,8 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
     compares count and dimensions (the batch dimension and 0 are wildcards). Output names
     are not used by MMS: a differing name is only a warning.
 
-    Fix: copy the inferred shapes into the signature (`mar-lint repack --unsafe-fixes`).
+    Fix: copy the inferred shapes into the signature, and drop outputs the graph does not
+    have (`mar-lint repack --unsafe-fixes`).
     """
     graph = view.graph
     signature = view.signature.value if view.signature.ok else None
@@ -219,6 +220,7 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
             f"({', '.join(graph.outputs)})",
             member=member,
             location=json_pointer("outputs"),
+            fix=_drop_extra_outputs(member, entries, graph.outputs),
         )
         return
     for index, (entry, name, inferred) in enumerate(
@@ -247,6 +249,28 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
                 location=json_pointer("outputs", index, "data_name"),
                 severity=Severity.WARNING,
             )
+
+
+def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) -> Fix | None:
+    """More entries than the graph has heads: keep the entries named after the graph's
+    outputs (in the graph's order) when each has one, else the first ones; a contract change."""
+    if len(entries) <= len(outputs):
+        return None
+    by_name = {
+        entry.get("data_name"): index
+        for index, entry in reversed(list(enumerate(entries)))
+        if isinstance(entry, dict)
+    }
+    named = [by_name.get(name, by_name.get(name.removesuffix("_output"))) for name in outputs]
+    unique = None not in named and len(set(named)) == len(named)
+    kept = named if unique else list(range(len(outputs)))
+    dropped = [index for index in range(len(entries)) if index not in kept]
+    return Fix(
+        f"drop outputs {', '.join(f'[{index}]' for index in dropped)}, which the graph does "
+        f"not have",
+        (SetJson(member, json_pointer("outputs"), [entries[index] for index in kept]),),
+        safe=False,
+    )
 
 
 def _shapes_agree(declared: list[object], inferred: tuple[int, ...]) -> bool:

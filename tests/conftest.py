@@ -3,7 +3,14 @@ real CLI and read what a user would see."""
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +19,7 @@ from builders import ArchiveSpec, ExportedModel, mlp, tiny_cnn, zoo_model
 from click.testing import CliRunner
 
 from mar_lint.cli import main
+from mar_lint.runner import shared_sandboxes
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +27,15 @@ def plain_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see what a user at a terminal-less shell sees, also when CI itself runs on
     GitHub Actions (which would switch the default output format)."""
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_mxnet_sandbox() -> Iterator[None]:
+    """In-process CLI runs (run_cli, CliRunner) share one MXNet sandbox for the session
+    instead of importing MXNet once per command; tests that need their own make a Sandbox or
+    Checker with other limits, or run the CLI in a child process."""
+    with shared_sandboxes():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -89,3 +106,30 @@ def spec_of(tmp_path: Path):
         return ArchiveSpec(model, **changes)
 
     return make
+
+
+@functools.cache
+def registry_unreachable() -> str | None:
+    """Why the package registry pip uses cannot be reached, or None when it can: the
+    integration steps that install from it skip with that reason instead of failing (or
+    waiting on pip's retries) offline. One quick request, asked once per session."""
+    configured = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    index = os.environ.get("PIP_INDEX_URL") or configured or "https://pypi.org/simple"
+    try:
+        with urllib.request.urlopen(index.rstrip("/") + "/setuptools/", timeout=5) as answer:
+            answer.read(1)
+    except (OSError, urllib.error.URLError) as exc:
+        return f"the package registry {index} is unreachable ({exc})"
+    return None
+
+
+def needs_registry() -> None:
+    """Skip the calling test when the package registry is unreachable."""
+    reason = registry_unreachable()
+    if reason:
+        pytest.skip(reason)

@@ -7,6 +7,10 @@ dependencies from PyPI into it (no mxnet: the hook must work without it, reporti
 try-repo only sees committed and tracked files, so the working tree (new files included) is
 first snapshotted into a temporary git repository. The `mar-lint-repack` hook fixes staged
 archives in place and fails the commit when it changed one, as formatters do.
+
+An integration step of its own (`pytest -m integration`, .ci/integration.sh): building the
+hook's environment takes about a minute, and it needs the package registry, so it skips
+cleanly when the registry cannot be reached.
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from pathlib import Path
 
 import pytest
 from builders import ArchiveSpec
+from conftest import needs_registry
 
 ROOT = Path(__file__).parents[1]
 PRE_COMMIT = Path(sys.executable).with_name("pre-commit")
 
-pytestmark = pytest.mark.skipif(
-    not PRE_COMMIT.exists() or shutil.which("git") is None,
-    reason="needs git and pre-commit (the `test` extra)",
-)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not PRE_COMMIT.exists() or shutil.which("git") is None,
+        reason="needs git and pre-commit (the `test` extra)",
+    ),
+]
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -45,6 +53,7 @@ def git(*args: str, cwd: Path) -> str:
 @pytest.fixture(scope="module")
 def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """This working tree as a one-commit git repository, as pre-commit clones it."""
+    needs_registry()  # pre-commit pip-installs the hook's dependencies
     snapshot = tmp_path_factory.mktemp("mar-lint-repo")
     listed = git("ls-files", "--cached", "--others", "--exclude-standard", "-z", cwd=ROOT)
     for name in filter(None, listed.split("\0")):

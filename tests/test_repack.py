@@ -139,6 +139,34 @@ def test_unsafe_fixes_only_on_request(tmp_path, cnn_model):
     assert "MAR205" not in fixable(out)
 
 
+def test_extra_signature_outputs_are_dropped_as_an_unsafe_fix(tmp_path, cnn_model):
+    """The signature lists an output the graph does not have (a head removed on export):
+    dropping it is the fix, and it changes the contract, so only with --unsafe-fixes."""
+    real = {"data_name": cnn_model.output_name, "data_shape": [0, 10]}
+    extra = {"data_name": "features", "data_shape": [0, 128]}
+    source = ArchiveSpec(cnn_model, signature={"outputs": [extra, real]}).write(
+        tmp_path / "two-heads.model"
+    )
+    [finding] = check(source).only("MAR205")
+    assert finding["fix"] == {
+        "summary": "drop outputs [0], which the graph does not have",
+        "safe": False,
+    }
+
+    out = tmp_path / "out.model"
+    safe_only = run_cli("repack", str(source), "-o", str(out))
+    assert safe_only.exit_code == 0 and "nothing to fix" in safe_only.output
+    assert "[not applied: unsafe: needs --unsafe-fixes]" in safe_only.output
+    assert not out.exists()
+
+    result = run_cli("repack", str(source), "-o", str(out), "--unsafe-fixes")
+    assert result.exit_code == 1, result.output
+    assert "drop outputs [0], which the graph does not have" in result.output
+    with zipfile.ZipFile(out) as archive:
+        assert json.loads(archive.read("signature.json"))["outputs"] == [real]
+    assert check(out).codes == set()
+
+
 def test_nested_root_and_manifest_fields(tmp_path, cnn_model):
     """A folder zipped instead of its contents, a manifest missing what the archive
     determines, and a carried schema the manifest fails: all fixed in one repack."""

@@ -17,8 +17,9 @@ from conftest import check, run_cli
 from mar_lint.cli import main
 from mar_lint.reporters.github import escape_data, escape_property
 
-# The official schema (docs.oasis-open.org), kept beside the repository: tests never download.
-SARIF_SCHEMA = Path(__file__).parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The official schema (docs.oasis-open.org), copied into the repository: tests never download.
+# Source and licence: tests/fixtures/sarif-schema-2.1.0.README.md.
+SARIF_SCHEMA = Path(__file__).parent / "fixtures" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture(autouse=True)
@@ -137,9 +138,15 @@ def test_junit_xml(archives):
 
 
 def test_junit_survives_control_characters_in_member_names(tmp_path, mlp_model):
-    spec = ArchiveSpec(mlp_model, extra=[("notes\x01.txt", "x")])
-    result = cli("check", "--format", "junit", str(spec.write(tmp_path / "m.model")))
-    ET.fromstring(result.stdout)  # still well-formed XML
+    """A finding about a member, in an archive, whose names hold characters XML 1.0 cannot
+    hold even escaped: they are written as \\xNN, and the report stays well-formed."""
+    spec = ArchiveSpec(mlp_model, extra=[("notes\x01.pyc", "x")])  # MAR008 names the member
+    path = spec.write(tmp_path / "m\x02.model")
+    result = cli("check", "--format", "junit", "--select", "MAR008", str(path))
+    [suite] = ET.fromstring(result.stdout)  # still well-formed XML
+    assert suite.get("name") == str(tmp_path / "m\\x02.model")
+    [case] = suite
+    assert case.get("name") == "MAR008 junk-member notes\\x01.pyc"
 
 
 @pytest.mark.parametrize("output_format", ["json", "sarif", "github", "junit"])

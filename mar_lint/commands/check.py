@@ -24,7 +24,7 @@ from mar_lint.config import (
     mxnet_version_problem,
 )
 from mar_lint.findings import Severity
-from mar_lint.registry import Registry, load_registry
+from mar_lint.registry import Registry, RulesUnavailable, load_registry
 from mar_lint.remote import Remote, RemoteArchive, RemoteOptions, Unreachable, is_remote
 from mar_lint.reporters import FORMATS, reporter
 from mar_lint.runner import check_all
@@ -44,6 +44,12 @@ class ConfigurationError(click.ClickException):
 
 class UnreachableTarget(click.ClickException):
     """A remote target that cannot be reached is a usage error, like a missing path: exit 2."""
+
+    exit_code = 2
+
+
+class RulesNotLoaded(click.ClickException):
+    """The built-in rules did not load: exit 2 and check nothing, never "no problems found"."""
 
     exit_code = 2
 
@@ -120,6 +126,17 @@ def resolve_targets(paths: Iterable[Path | str], remote: Remote) -> list[Path | 
         except Unreachable as exc:
             raise UnreachableTarget(str(exc)) from None
     return list(dict.fromkeys(targets))
+
+
+def load_rules() -> Registry:
+    """The registry the commands use; a usage-level error (exit 2) when it is incomplete."""
+    try:
+        return load_registry()
+    except RulesUnavailable as exc:
+        raise RulesNotLoaded(
+            f"{exc}. Nothing was checked. Reinstall mar-lint (`pip install mar-lint`, or "
+            "`pip install -e .` in a source checkout) so its rules are registered."
+        ) from exc
 
 
 def model_folder_of(path: Path) -> Path | None:
@@ -314,7 +331,7 @@ def check(
     """Check archives (.model files) and model folders; folders are searched for both.
     https://, http:// and s3:// archives are read in place; s3://bucket/prefix/ checks every
     archive under the prefix."""
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, config_file, **options)
     with remote_session(settings, verify_crc) as remote:
         targets = resolve_targets(paths, remote)

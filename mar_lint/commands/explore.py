@@ -33,6 +33,7 @@ from mar_lint.archive import Member
 from mar_lint.commands.check import (
     ENGINE_OPTION,
     TargetType,
+    load_rules,
     remote_options,
     remote_session,
     resolve_settings,
@@ -47,7 +48,6 @@ from mar_lint.graphviz import (
     write_graph,
 )
 from mar_lint.limits import memory_backstop, memory_error_message
-from mar_lint.registry import load_registry
 from mar_lint.reporters.json_report import strict_dumps
 from mar_lint.runner import ArchiveReport, Checker
 
@@ -137,7 +137,7 @@ def explore(
         raise click.BadParameter(
             f"use a {', '.join(DOT_SUFFIXES + RENDERED_SUFFIXES)} file name", param_hint="--graph"
         )
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, None, engine=engine, **remote)
     if isinstance(archive, str):
         with remote_session(settings, verify_crc) as session:

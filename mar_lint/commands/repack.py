@@ -19,6 +19,7 @@ from mar_lint.archive import SourceError
 from mar_lint.commands.check import (
     ENGINE_OPTION,
     TargetType,
+    load_rules,
     remote_options,
     remote_session,
     resolve_settings,
@@ -36,7 +37,6 @@ from mar_lint.fixer import (
     write_folder_in_place,
 )
 from mar_lint.model import ModelView
-from mar_lint.registry import load_registry
 from mar_lint.remote import RemoteArchive
 from mar_lint.reporters import text_report
 from mar_lint.runner import Checker
@@ -189,7 +189,7 @@ def repack(
     and unsafe ones with --unsafe-fixes. Several INs need --in-place or --diff (pre-commit
     passes every staged archive at once). Exit 1 when something changed or would change.
     An https://, http:// or s3:// IN is read in place and written to a local -o OUT."""
-    registry = load_registry()
+    registry = load_rules()
     settings = resolve_settings(registry, config_file, fail_on=None, **options)
     with remote_session(settings, verify_crc) as remote:
         targets = resolve_targets(sources, remote)

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from mar_lint.registry import Rule, load_registry
+from mar_lint.commands.check import load_rules
+from mar_lint.registry import Rule
 
 FORMAT = click.option(
     "--format",
@@ -37,7 +38,7 @@ def rule_json(rule: Rule) -> dict[str, Any]:
 @FORMAT
 def rule_command(code: str, output_format: str) -> None:
     """Explain a rule: why it matters and how to fix it."""
-    found = load_registry().get(code.upper())
+    found = load_rules().get(code.upper())
     if found is None:
         raise click.BadParameter(f"no rule {code!r} (see `mar-lint rules`)", param_hint="CODE")
     if output_format == "json":
@@ -53,7 +54,7 @@ def rule_command(code: str, output_format: str) -> None:
 @FORMAT
 def rules_command(output_format: str) -> None:
     """List every rule: code, name, default severity and summary."""
-    registry = load_registry()
+    registry = load_rules()
     if output_format == "json":
         click.echo(json.dumps([rule_json(item) for item in registry.rules], indent=2))
         return
