@@ -43,12 +43,17 @@ def zoo_names() -> list[str]:
 
 
 def test_fixture_graphs_agree_with_mxnet(oracle):
-    disagree = []
+    disagree, unmodelled = [], []
     for label, symbol, shapes in fixture_graphs():
         expected = oracle.ask(symbol, shapes, F32)
-        if comparable(engine_answer(symbol, shapes, F32)) != comparable(expected):
+        answer = comparable(engine_answer(symbol, shapes, F32))
+        if "unmodelled" in answer:
+            # Not a disagreement: the product hands such graphs to MXNet (or says MAR902).
+            unmodelled.append(label)
+        elif answer != comparable(expected):
             disagree.append(label)
     assert disagree == []
+    assert unmodelled == ["graphs/crnn-ocr-symbol.json"]  # _contrib_CTCLoss
 
 
 def test_recorded_answers_are_mxnets(oracle):
