@@ -225,11 +225,18 @@ def _ambiguous_names(view: ModelView) -> Iterator[Problem]:
             hint="rename the file or the folder",
         )
     for member in view.members:
-        other = view.layout.placements[member.index].unicode_name if view.layout else None
-        if other is not None and other != member.name:
+        placement = view.layout.placements[member.index] if view.layout else None
+        other = placement.unicode_name if placement else None
+        if other is None or member.info is None:
+            continue
+        # The header's own name, as MMS 0.x's zipfile decodes it (Python 3.12+'s zipfile
+        # applies the extra field itself, so `member.name` may already be the field's).
+        utf8 = member.info.flag_bits & 0x800
+        header = placement.raw_name.decode("utf-8" if utf8 else "cp437", "replace")  # type: ignore[union-attr]
+        if other != header:
             yield Problem(
                 f"its Unicode Path extra field names it {other!r}: Info-ZIP unzip and 7-Zip "
-                f"unpack it under that name, zipfile (MMS 0.x) as {member.name!r}",
+                f"unpack it under that name, zipfile (MMS 0.x) as {header!r}",
                 member=member.name,
                 hint="rebuild the archive, so that every tool sees one name",
             )
