@@ -128,19 +128,15 @@ class Checker:
         message: str,
         hint: str | None = None,
         ignored: tuple[str, ...] = (),
-        unless_ignored: bool = False,
         always: bool = False,
     ) -> None:
         """Record a finding of the engine's own (9xx), unless the user deselected that code;
-        `unless_ignored`: also when not selected, unless ignored (failing closed); `always`:
-        even then (the archive was not fully checked: it must not pass as clean)."""
+        `always`: whatever was selected or ignored, for a run that stopped before every rule
+        had read what it needed (MAR904, MAR911): that archive must not pass as clean."""
         engine_rule = self.registry.get(code)
         if engine_rule is None:
             return
-        wanted = self.settings.selects(code) or (
-            unless_ignored and not code.startswith(self.settings.ignore)
-        )
-        if not always and (not wanted or code.startswith(ignored)):
+        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
             return
         report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
 
@@ -184,8 +180,8 @@ class Checker:
                 if view.source is not None:
                     for code, message, hint in remote_notes(view):
                         # A read that stopped fails the run whatever was selected.
-                        forced = code == "MAR911"
-                        self.add_engine_finding(report, code, message, hint, ignored, forced)
+                        always = code == "MAR911"
+                        self.add_engine_finding(report, code, message, hint, ignored, always)
         except MemoryError:
             # The backstop (memory_backstop) caught what no cap foresaw: this archive ends here
             # as a finding, and the view and everything it read are freed for the next one.

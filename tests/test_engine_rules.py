@@ -32,15 +32,31 @@ def test_engine_older_than_the_graph_is_a_warning(tmp_path, mlp_model):
     )
 
 
-def test_target_older_than_the_graph_is_a_warning(tmp_path, mlp_model):
-    # MXNet loads a graph stamped with a newer version with only a warning, and the MMS
-    # oracle serves it (tests/test_mms_oracle.py, broken:graph-from-the-future).
+@pytest.mark.parametrize(
+    ("target", "message", "severity", "consequence", "exit_code"),
+    [
+        # MXNet loads a graph stamped with a newer version with only a warning, and the MMS
+        # oracle serves it (tests/test_mms_oracle.py, broken:graph-from-the-future).
+        ("1.2.0", "newer than the target MXNet 1.2.0", "warning", "unchecked-risk", 0),
+        # MXNet before 1.0 refuses the `attrs` node key outright ("Unknown field attrs").
+        (
+            "0.12.1",
+            "`attrs` node key of MXNet 1.0+; MXNet 0.12.1 cannot read it",
+            "error",
+            "refused",
+            1,
+        ),
+    ],
+)
+def test_target_older_than_the_graph(
+    tmp_path, mlp_model, target, message, severity, consequence, exit_code
+):
     path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
-    result = check(path, args=("--mxnet-version", "1.2.0"))
+    result = check(path, args=("--mxnet-version", target))
     [finding] = result.only("MAR502")
-    assert "newer than the target MXNet 1.2.0" in finding["message"]
-    assert finding["severity"] == "warning" and finding["consequence"] == "unchecked-risk"
-    assert result.exit_code == 0
+    assert message in finding["message"]
+    assert finding["severity"] == severity and finding["consequence"] == consequence
+    assert result.exit_code == exit_code
     assert check(path, args=("--mxnet-version", "1.9.1")).only("MAR502") == []
 
 
@@ -65,13 +81,3 @@ def test_declared_engine_newer_than_an_installed_target(tmp_path, mlp_model):
         check(spec.write(tmp_path / "m.model"), args=("--mxnet-version", "1.9.2")).only("MAR503")
         == []
     )
-
-
-def test_target_before_1_0_cannot_read_attrs_graphs(tmp_path, mlp_model):
-    # MXNet before 1.0 refuses the `attrs` node key outright ("Unknown field attrs").
-    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
-    result = check(path, args=("--mxnet-version", "0.12.1"))
-    [finding] = result.only("MAR502")
-    assert "`attrs` node key of MXNet 1.0+; MXNet 0.12.1 cannot read it" in finding["message"]
-    assert finding["severity"] == "error" and finding["consequence"] == "refused"
-    assert result.exit_code == 1
