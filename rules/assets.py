@@ -9,8 +9,8 @@ from mar_lint.findings import Consequence, Problem, Severity
 from mar_lint.model import LABELS_FILE, ModelView, known_shape
 from mar_lint.registry import rule
 from mar_lint.sandbox import MXNetUnavailable
+from mar_lint.text import listed
 
-MAX_LISTED = 6
 # The stock `_postprocess` methods that answer with `self.labels[i]` for the top 5 classes,
 # asserting the labels were loaded (mms-loader.md, "vision service").
 LABELLING_POSTPROCESS = ("MXNetVisionService", "GluonVisionService")
@@ -69,7 +69,7 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     blank = [str(number) for number, label in enumerate(labels.labels, 1) if not label]
     if blank:
         yield Problem(
-            f"blank labels on lines {_listed(blank)}",
+            f"blank labels on lines {listed(blank)}",
             member=labels.member_name,
             severity=Severity.WARNING,
         )
@@ -80,7 +80,7 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     duplicated = [f"{label!r} (lines {', '.join(n)})" for label, n in lines.items() if len(n) > 1]
     if duplicated:
         yield Problem(
-            f"labels given to several classes: {_listed(duplicated)}",
+            f"labels given to several classes: {listed(duplicated)}",
             member=labels.member_name,
             severity=Severity.WARNING,
         )
@@ -111,8 +111,3 @@ def labels_missing(view: ModelView) -> Iterator[Problem]:
             f"labels from {LABELS_FILE}, and the archive has none: every request fails",
             member=view.service.member_name,  # type: ignore[union-attr]
         )
-
-
-def _listed(items: list[str]) -> str:
-    rest = len(items) - MAX_LISTED
-    return ", ".join(items[:MAX_LISTED]) + (f" and {rest} more" if rest > 0 else "")

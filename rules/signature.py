@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
-from mar_lint.model import ModelView, is_dimension
+from mar_lint.model import ModelView, is_dimension, is_label, known_shape
 from mar_lint.registry import rule
 
 MIME_TYPES = ("image/jpeg", "application/json")
@@ -175,3 +175,155 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
                     location=location,
                     hint=f"if the batch axis is missing, insert it: {[0] + shape}",
                 )
+
+
+@rule(
+    "MAR204",
+    "input-mismatch",
+    "error",
+    "the signature's inputs are not the graph's data inputs",
+    needs_mxnet=True,
+    consequence=Consequence.REFUSED,
+)
+def input_mismatch(view: ModelView) -> Iterator[Problem]:
+    """MMS binds the graph with the signature's `data_name`s as its data inputs. A name that
+    is not a data input of the graph fails the load ("You created Module with
+    Module(..., data_names=[...]) but input with name ... is not found", MMS #277); a data
+    input the signature leaves out is never fed. The graph's data inputs are its arguments
+    that are neither weights saved in the params file nor labels; a label the signature
+    names is fed like a data input (a CTC loss cannot infer its label's shape otherwise).
+
+    Fix: list exactly the graph's data inputs, by name, in the signature's `inputs`.
+    """
+    data_inputs = view.data_inputs
+    signature = view.signature.value if view.signature.ok else None
+    entries = signature.get("inputs") if isinstance(signature, dict) else None
+    if data_inputs is None or not isinstance(entries, list):
+        return
+    member = view.signature.member.name  # type: ignore[union-attr]
+    named = [
+        (i, e["data_name"])
+        for i, e in enumerate(entries)
+        if isinstance(e, dict) and isinstance(e.get("data_name"), str)
+    ]
+    unfed = [name for name in data_inputs if name not in {n for _, n in named}]
+    graph_arguments = view.graph.arguments  # type: ignore[union-attr]
+    strangers = [
+        (i, n)
+        for i, n in named
+        if n not in data_inputs and not (is_label(n) and n in graph_arguments)
+    ]
+    graph_list = ", ".join(data_inputs) or "none"
+    for index, name in strangers:
+        location = json_pointer("inputs", index, "data_name")
+        kind = "a weight, not a data input" if name in graph_arguments else "not an input"
+        fix = None
+        if len(strangers) == 1 and len(unfed) == 1:
+            fix = Fix(
+                f"rename input {name!r} to {unfed[0]!r}",
+                (SetJson(member, location, unfed[0]),),
+                safe=False,
+            )
+        yield Problem(
+            f"signature input {name!r} is {kind} of the graph (its data inputs: {graph_list})",
+            member=member,
+            location=location,
+            fix=fix,
+        )
+    for name in unfed:
+        yield Problem(
+            f"the graph's data input {name!r} is missing from the signature's inputs",
+            member=member,
+            location=json_pointer("inputs"),
+        )
+
+
+@rule(
+    "MAR205",
+    "output-shape",
+    "error",
+    "the signature's outputs differ from the graph's inferred outputs",
+    needs_mxnet=True,
+    consequence=Consequence.WRONG_ANSWERS,
+)
+def output_shape(view: ModelView) -> Iterator[Problem]:
+    """The signature's `outputs` tell clients what the model returns; MMS never checks them
+    against the graph, so after a retrain (1000 classes became 10) the API description
+    lies quietly. mar-lint infers the output shapes with the signature's input shapes and
+    compares count and dimensions (the batch dimension and 0 are wildcards). Output names
+    are not used by MMS: a differing name is only a warning.
+
+    Fix: copy the inferred shapes into the signature, and drop outputs the graph does not
+    have (`mar-lint repack --unsafe-fixes`).
+    """
+    graph = view.graph
+    signature = view.signature.value if view.signature.ok else None
+    entries = signature.get("outputs") if isinstance(signature, dict) else None
+    if graph is None or not graph.loaded or graph.infer_error or not isinstance(entries, list):
+        return
+    if not set(view.data_inputs or ()) <= set(graph.input_shapes):
+        return  # an unfed input leaves shapes unknown: MAR204 reports it
+    member = view.signature.member.name  # type: ignore[union-attr]
+    if len(entries) != len(graph.outputs):
+        yield Problem(
+            f"the signature lists {len(entries)} outputs; the graph has {len(graph.outputs)} "
+            f"({', '.join(graph.outputs)})",
+            member=member,
+            location=json_pointer("outputs"),
+            fix=_drop_extra_outputs(member, entries, graph.outputs),
+        )
+        return
+    for index, (entry, name, inferred) in enumerate(
+        zip(entries, graph.outputs, graph.output_shapes)
+    ):
+        if not isinstance(entry, dict) or not known_shape(inferred):
+            continue
+        declared = entry.get("data_shape")
+        if isinstance(declared, list) and not _shapes_agree(declared, inferred):  # type: ignore[arg-type]
+            wanted = [0, *inferred[1:]]  # type: ignore[index]
+            location = json_pointer("outputs", index, "data_shape")
+            yield Problem(
+                f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",  # type: ignore[arg-type]
+                member=member,
+                location=location,
+                fix=Fix(
+                    f"set outputs[{index}].data_shape to {wanted}",
+                    (SetJson(member, location, wanted),),
+                    safe=False,
+                ),
+            )
+        if entry.get("data_name") not in (name, name.removesuffix("_output")):
+            yield Problem(
+                f"outputs[{index}] is named {entry.get('data_name')!r}; the graph calls it {name!r}",
+                member=member,
+                location=json_pointer("outputs", index, "data_name"),
+                severity=Severity.WARNING,
+            )
+
+
+def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) -> Fix | None:
+    """More entries than the graph has heads: keep the entries named after the graph's
+    outputs (in the graph's order) when each has one, else the first ones; a contract change."""
+    if len(entries) <= len(outputs):
+        return None
+    by_name = {
+        entry.get("data_name"): index
+        for index, entry in reversed(list(enumerate(entries)))
+        if isinstance(entry, dict)
+    }
+    named = [by_name.get(name, by_name.get(name.removesuffix("_output"))) for name in outputs]
+    unique = None not in named and len(set(named)) == len(named)
+    kept = named if unique else list(range(len(outputs)))
+    dropped = [index for index in range(len(entries)) if index not in kept]
+    return Fix(
+        f"drop outputs {', '.join(f'[{index}]' for index in dropped)}, which the graph does "
+        f"not have",
+        (SetJson(member, json_pointer("outputs"), [entries[index] for index in kept]),),
+        safe=False,
+    )
+
+
+def _shapes_agree(declared: list[object], inferred: tuple[int, ...]) -> bool:
+    if len(declared) != len(inferred):
+        return False
+    return all(i == 0 or d == 0 or d == n for i, (d, n) in enumerate(zip(declared, inferred)))

@@ -53,5 +53,6 @@ def test_a_new_subpackage_is_in_the_wheel(tmp_path):
         "mar_lint/schemas/manifest-0.4.0.json",
         "mar_lint/shapes/mxnet_ops.json",
         "mar_lint_rules/graph.py",
+        "mar_lint_rules/weights.py",
     } <= names
     assert not any(name.startswith(("rules/", "tests/")) for name in names)
