@@ -8,7 +8,7 @@ import importlib
 import click
 
 from mar_lint import __version__
-from mar_lint.sandbox import scrub_import_path
+from mar_lint.syspath import scrub_import_path
 
 # Each sub-command is imported when it runs (or when --help lists it): `check` does not pay
 # for `explore`'s rich progress bars or `repack`'s fixer.

@@ -33,6 +33,7 @@ from mar_lint.archive import (
     unsafe_path_reason,
 )
 from mar_lint.config import Settings
+from mar_lint.crc_pass import crc_held
 from mar_lint.findings import json_pointer
 from mar_lint.manifests import detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
@@ -434,7 +435,10 @@ class ModelView(ArchiveView):
         member = self.model_file("Parameters")
         if member is None:
             return None
-        skip = self.source is not None and not self.source.verify_crc
+        # Its CRC-32 already checked, early and on every core (mar_lint.crc_pass): the
+        # headers are read from header to header, as from a remote archive.
+        checked = crc_held(self, member, may_defer=True)
+        skip = checked or (self.source is not None and not self.source.verify_crc)
         try:
             seekable = self.seekable_stream(member) if skip else None
             if skip and seekable is None and member.compressed_size > self.limits.max_transfer // 2:
@@ -453,7 +457,7 @@ class ModelView(ArchiveView):
         except (MemberError, zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             self.read_results[member.index] = str(exc)
             return ParamsError(f"cannot read the member: {exc}", 0)
-        if not seekable:
+        if checked or not seekable:
             self.read_results[member.index] = None  # read to its end: the CRC held
         return index
 

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
-import multiprocessing
-import multiprocessing.util
 import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from mar_lint.archive import ArchiveSource
 from mar_lint.config import Settings
+from mar_lint.crc_pass import CrcPending, deferring
 from mar_lint.findings import Finding, Problem, Severity
 from mar_lint.limits import memory_backstop, memory_error_message
 from mar_lint.model import ModelView
@@ -97,6 +95,12 @@ def sandbox_for(settings: Settings, needs_mxnet: bool) -> tuple[Sandbox, bool]:
     return _shared[key], False
 
 
+def _mxnet_installed() -> bool:
+    import importlib.util  # only asked when the engine is mxnet
+
+    return importlib.util.find_spec("mxnet") is not None
+
+
 class Checker:
     """Checks archives against the selected rules; one MXNet sandbox serves the whole run."""
 
@@ -106,7 +110,7 @@ class Checker:
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
         wants_mxnet = settings.engine == "mxnet" and any(r.needs_mxnet for r in self.rules)
         self.sandbox, self._owns_sandbox = sandbox_for(settings, wants_mxnet)
-        if wants_mxnet and importlib.util.find_spec("mxnet"):
+        if wants_mxnet and _mxnet_installed():
             # Selected rules will want the graph: import mxnet in the child while this
             # process opens archives, instead of after.
             self.sandbox.start(preload_mxnet=True)
@@ -121,6 +125,24 @@ class Checker:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def engine_finding(
+        self,
+        code: str,
+        message: str,
+        hint: str | None = None,
+        ignored: tuple[str, ...] = (),
+        always: bool = False,
+    ) -> list[Finding]:
+        """A finding of the engine's own (9xx), unless the user deselected that code;
+        `always`: whatever was selected or ignored, for a run that stopped before every rule
+        had read what it needed (MAR904, MAR911): that archive must not pass as clean."""
+        engine_rule = self.registry.get(code)
+        if engine_rule is None:
+            return []
+        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
+            return []
+        return [stamp(engine_rule, Problem(message, hint=hint), self.settings)]
+
     def add_engine_finding(
         self,
         report: ArchiveReport,
@@ -130,15 +152,8 @@ class Checker:
         ignored: tuple[str, ...] = (),
         always: bool = False,
     ) -> None:
-        """Record a finding of the engine's own (9xx), unless the user deselected that code;
-        `always`: whatever was selected or ignored, for a run that stopped before every rule
-        had read what it needed (MAR904, MAR911): that archive must not pass as clean."""
-        engine_rule = self.registry.get(code)
-        if engine_rule is None:
-            return
-        if not always and (not self.settings.selects(code) or code.startswith(ignored)):
-            return
-        report.findings.append(stamp(engine_rule, Problem(message, hint=hint), self.settings))
+        """Record `engine_finding(...)` in `report`."""
+        report.findings.extend(self.engine_finding(code, message, hint, ignored, always))
 
     def check(
         self, path: Path | ArchiveSource, open_view: ModelView | None = None
@@ -151,30 +166,14 @@ class Checker:
         for failure in self.registry.failures:
             message = f"plugin {failure.origin}: {failure.message}"
             self.add_engine_finding(report, "MAR903", message, ignored=ignored)
-        skipped: list[str] = []
-        reason = ""
-        opened = contextlib.nullcontext(open_view) if open_view is not None else None
+        skipped: dict[int, tuple[str, str]] = {}  # rule position -> (code, why)
         try:
-            with opened or ModelView(path, self.settings, self.sandbox) as view:
-                for rule in self.rules:
-                    if (view.unreadable and not rule.on_unreadable) or rule.code.startswith(
-                        ignored
-                    ):
-                        continue
-                    try:
-                        self._run_rule(rule, view, report)
-                    except MXNetUnavailable as exc:
-                        skipped.append(rule.code)
-                        reason = str(exc)
-                    except MemoryError:
-                        raise
-                    except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
-                        where = traceback.extract_tb(exc.__traceback__)[-1]
-                        message = (
-                            f"rule {rule.code} ({rule.name}) from {rule.origin} raised "
-                            f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
-                        )
-                        self.add_engine_finding(report, "MAR901", message, ignored=ignored)
+            # ModelView takes what ArchiveView takes: a Path or a remote archive's source.
+            view = open_view
+            if view is None:
+                view = ModelView(cast(Path, path), self.settings, self.sandbox)
+            with contextlib.nullcontext() if open_view is not None else contextlib.closing(view):
+                self._run_rules(view, report, ignored, skipped)
                 if view.mms_release is not None:
                     report.mms_release = view.mms_release[0]
                 if view.source is not None:
@@ -188,14 +187,74 @@ class Checker:
             message = memory_error_message(self.settings.limits.memory)
             self.add_engine_finding(report, "MAR904", message, always=True)
         if skipped:
-            message = f"skipped {', '.join(skipped)}: {reason}"
+            codes, reasons = zip(*(skipped[n] for n in sorted(skipped)))
+            message = f"skipped {', '.join(codes)}: {reasons[-1]}"
             hint = "install the extra: pip install 'mar-lint[mxnet]'"
             self.add_engine_finding(report, "MAR902", message, hint, ignored)
         report.findings.sort(key=lambda f: (f.code, f.member or "", f.location or ""))
         return report
 
-    def _run_rule(self, rule: Rule, view: ModelView, report: ArchiveReport) -> None:
-        """Stamp the rule's problems into `report`, at most `max_findings_per_rule` of them;
+    def _run_rules(
+        self,
+        view: ModelView,
+        report: ArchiveReport,
+        ignored: tuple[str, ...],
+        skipped: dict[int, tuple[str, str]],
+    ) -> None:
+        """Add the findings of the rules that apply to `report`, in rule order (those of the
+        rules that finished, if one runs out of memory).
+
+        A rule that asks for the weights before the early CRC pass (mar_lint.crc_pass) has
+        read them is set aside and run again after the others: this thread does the others'
+        work meanwhile instead of waiting. Rules only read the view, so the second run finds
+        what one run would have."""
+        rules = [
+            rule
+            for rule in self.rules
+            if (rule.on_unreadable or not view.unreadable) and not rule.code.startswith(ignored)
+        ]
+        found: dict[int, list[Finding]] = {}
+
+        def run(position: int) -> None:
+            found[position] = []  # filled as the rule goes: what it found before a MemoryError
+            try:
+                self._run_checked(rules[position], view, ignored, found[position])
+            except MXNetUnavailable as exc:
+                skipped[position] = (rules[position].code, str(exc))
+
+        later = []
+        try:
+            with deferring():
+                for position in range(len(rules)):
+                    try:
+                        run(position)
+                    except CrcPending:
+                        found[position] = []
+                        later.append(position)
+            for position in later:
+                run(position)
+        finally:
+            report.findings.extend(f for n in sorted(found) for f in found[n])
+
+    def _run_checked(
+        self, rule: Rule, view: ModelView, ignored: tuple[str, ...], findings: list[Finding]
+    ) -> None:
+        """Add the rule's findings to `findings`, and the MAR901 finding of a rule that
+        raised. MemoryError, MXNetUnavailable and CrcPending are for the caller."""
+        try:
+            self._run_rule(rule, view, findings)
+        except (MXNetUnavailable, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not stop the others
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            message = (
+                f"rule {rule.code} ({rule.name}) from {rule.origin} raised "
+                f"{type(exc).__name__}: {exc} (at {Path(where.filename).name}:{where.lineno})"
+            )
+            findings.extend(self.engine_finding("MAR901", message, ignored=ignored))
+
+    def _run_rule(self, rule: Rule, view: ModelView, findings: list[Finding]) -> None:
+        """Stamp the rule's problems into `findings`, at most `max_findings_per_rule` of them;
         the rest become one "and N more" finding (counted up to a bound, then estimated)."""
         cap = self.settings.limits.max_findings_per_rule
         count = 0
@@ -203,7 +262,7 @@ class Checker:
         for problem in problems:
             count += 1
             if count <= cap:
-                report.findings.append(stamp(rule, problem, self.settings))
+                findings.append(stamp(rule, problem, self.settings))
             elif count >= cap * _COUNTED_PAST_CAP:
                 break
         if count > cap:
@@ -214,7 +273,7 @@ class Checker:
                 f"and {more} more {rule.code} findings, not listed (the limit is {cap:,} per "
                 "rule and archive: max-findings-per-rule)"
             )
-            report.findings.append(stamp(rule, Problem(message), self.settings))
+            findings.append(stamp(rule, Problem(message), self.settings))
 
 
 # Past the cap, a rule's problems are only counted, and only up to this many times the cap:
@@ -271,8 +330,22 @@ def check_all(
         with memory_backstop(settings.limits.memory), Checker(registry, settings) as checker:
             if jobs <= 1:
                 return [_then(checker.check(target), done) for target in targets]
+            from concurrent.futures import ThreadPoolExecutor  # a run of one job needs none
+
             with ThreadPoolExecutor(jobs) as threads:
                 return list(threads.map(lambda t: _then(checker.check(t), done), targets))
+    return _check_in_processes(settings, targets, jobs, done)
+
+
+def _check_in_processes(
+    settings: Settings,
+    targets: Sequence[Path | ArchiveSource],
+    jobs: int,
+    done: Callable[[], None],
+) -> list[ArchiveReport]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     # Small chunks keep the processes evenly busy when one archive is much slower.
     chunk = max(1, len(targets) // (jobs * 8))
     # fork: a worker inherits this process's import path, already without the working folder;
@@ -302,6 +375,8 @@ def _start_worker(settings: Settings) -> None:
     _worker_backstop.__enter__()  # for the worker's whole life (kept referenced: see above)
     _worker_checker = Checker(load_registry(), settings)
     # Pool processes end without atexit handlers; Finalize still runs, and stops the sandbox.
+    import multiprocessing.util
+
     multiprocessing.util.Finalize(_worker_checker, _worker_checker.close, exitpriority=10)
 
 

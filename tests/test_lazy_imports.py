@@ -17,13 +17,22 @@ from mar_lint.cli import main
 try:
     main(sys.argv[1:], standalone_mode=False)
 finally:
-    heavy = ("rich", "jsonschema", "mar_lint.commands.explore", "mar_lint.commands.repack",
-             "mar_lint.fixer", "mar_lint.explore", "mxnet")
-    sys.stderr.write("\\n@@" + json.dumps(sorted(m for m in heavy if m in sys.modules)))
+    sys.stderr.write("\\n@@" + json.dumps(sorted(sys.modules)))
 """
+HEAVY = (
+    "rich",
+    "jsonschema",
+    "mar_lint.commands.explore",
+    "mar_lint.commands.repack",
+    "mar_lint.fixer",
+    "mar_lint.explore",
+    "mxnet",
+)
+# What only `--jobs` or remote targets need, and what only sandboxed children need.
+PARALLEL = ("multiprocessing", "concurrent.futures")
 
 
-def loaded(tmp_path: Path, *args: str) -> list[str]:
+def loaded(tmp_path: Path, *args: str, among: tuple[str, ...] = HEAVY) -> list[str]:
     paths = [p for p in sys.path if p]  # never the working folder
     result = subprocess.run(
         [sys.executable, "-I", "-c", f"import sys; sys.path[:] = {paths!r}\n{PROBE}", *args],
@@ -32,14 +41,20 @@ def loaded(tmp_path: Path, *args: str) -> list[str]:
         timeout=120,
         cwd=tmp_path,
     )
-    return json.loads(result.stderr.rsplit("@@", 1)[1])
+    modules = json.loads(result.stderr.rsplit("@@", 1)[1])
+    return sorted(m for m in among if m in modules)
 
 
 def test_version_imports_no_sub_command(tmp_path):
-    assert loaded(tmp_path, "--version") == []
+    assert loaded(tmp_path, "--version", among=(*HEAVY, *PARALLEL, "mar_lint.sandbox")) == []
 
 
 def test_json_check_without_graph_rules_needs_neither_rich_nor_mxnet(tmp_path):
     ignore = "MAR204,MAR205,MAR301,MAR302,MAR304,MAR601"
     modules = loaded(tmp_path, "check", "--format", "json", "--ignore", ignore, str(FIXTURE))
     assert modules == ["jsonschema"]  # the manifest schema is validated; nothing else loads
+
+
+def test_check_of_one_archive_starts_no_process_pool(tmp_path):
+    """Every rule on: multiprocessing and concurrent.futures are for `--jobs` and remote runs."""
+    assert loaded(tmp_path, "check", "--format", "json", str(FIXTURE), among=PARALLEL) == []

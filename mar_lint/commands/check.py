@@ -9,7 +9,7 @@ import re
 import sys
 from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -23,11 +23,14 @@ from mar_lint.config import (
     mms_version_problem,
     mxnet_version_problem,
 )
+from mar_lint.crc_pass import early_crc_pass
 from mar_lint.findings import Severity
-from mar_lint.registry import Registry, RulesUnavailable, load_registry
 from mar_lint.remote import Remote, RemoteArchive, RemoteOptions, Unreachable, is_remote
 from mar_lint.reporters import FORMATS, reporter
-from mar_lint.runner import check_all
+
+if TYPE_CHECKING:
+    # Imported when a command runs: `check` first starts reading the weights (crc_pass).
+    from mar_lint.registry import Registry
 
 ARCHIVE_SUFFIXES = (".model", ".mar")
 # The files the pre-commit hook passes besides archives (.pre-commit-hooks.yaml `files:`).
@@ -130,6 +133,8 @@ def resolve_targets(paths: Iterable[Path | str], remote: Remote) -> list[Path | 
 
 def load_rules() -> Registry:
     """The registry the commands use; a usage-level error (exit 2) when it is incomplete."""
+    from mar_lint.registry import RulesUnavailable, load_registry
+
     try:
         return load_registry()
     except RulesUnavailable as exc:
@@ -331,6 +336,8 @@ def check(
     """Check archives (.model files) and model folders; folders are searched for both.
     https://, http:// and s3:// archives are read in place; s3://bucket/prefix/ checks every
     archive under the prefix."""
+    # Before the rules and jsonschema import: the weights' CRC is read meanwhile.
+    click.get_current_context().with_resource(early_crc_pass(paths, jobs))
     registry = load_rules()
     settings = resolve_settings(registry, config_file, **options)
     with remote_session(settings, verify_crc) as remote:
@@ -371,6 +378,8 @@ def _check_targets(
         raise click.UsageError(
             f"no {' or '.join(ARCHIVE_SUFFIXES)} archives or model folders found"
         )
+    from mar_lint.runner import check_all
+
     remote = sum(isinstance(t, RemoteArchive) for t in targets)
     if remote < 2 or not sys.stderr.isatty():
         return check_all(registry, settings, targets, jobs)

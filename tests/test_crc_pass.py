@@ -1,0 +1,147 @@
+"""The early CRC pass (mar_lint.crc_pass) only ever spares a second read: whatever the archive,
+`check` reports what the sequential read reports, and a pass that fails says nothing."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import check
+
+from mar_lint import crc_pass
+from mar_lint.archive import ArchiveView
+
+FIXTURES = Path(__file__).parent / "fixtures"
+DIGITS = FIXTURES / "digits.model"
+PARAMS = "digits-0000.params"  # 9,912 bytes, stored
+
+
+@pytest.fixture
+def small_members(monkeypatch):
+    """Every member of the fixtures counts as big, in chunks and reads of odd sizes, so the
+    pass covers the digits weights in several chunks and partial reads."""
+    monkeypatch.setattr(crc_pass, "MIN_MEMBER_BYTES", 1_000)
+    monkeypatch.setattr(crc_pass, "_CHUNK", 4_096)
+    monkeypatch.setattr(crc_pass, "_READ", 1_500)
+
+
+@pytest.fixture
+def claims(monkeypatch):
+    """What every CrcPass.held call answered, in order."""
+    answers: list[bool] = []
+    held = crc_pass.CrcPass.held
+
+    def recording(self, view, member):
+        answers.append(held(self, view, member))
+        return answers[-1]
+
+    monkeypatch.setattr(crc_pass.CrcPass, "held", recording)
+    return answers
+
+
+def damaged_copy(tmp_path: Path, name: str = PARAMS) -> Path:
+    """digits.model with one byte of a member's stored data flipped: its CRC fails."""
+    copy = tmp_path / "damaged.model"
+    shutil.copy(DIGITS, copy)
+    with zipfile.ZipFile(copy) as archive:
+        info = archive.getinfo(name)
+    data = bytearray(copy.read_bytes())
+    name_length = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
+    extra_length = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
+    at = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
+    data[at] ^= 0xFF
+    copy.write_bytes(bytes(data))
+    return copy
+
+
+def test_crc32_combine_is_zlibs():
+    rng = random.Random(11)
+    for _ in range(200):
+        first = rng.randbytes(rng.randrange(0, 3_000))
+        second = rng.randbytes(rng.choice([0, 1, 3, rng.randrange(0, 9_000)]))
+        combined = crc_pass.crc32_combine(zlib.crc32(first), zlib.crc32(second), len(second))
+        assert combined == zlib.crc32(first + second)
+
+
+def params_of(view: ArchiveView):
+    return next(m for m in view.files if m.name == PARAMS)
+
+
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_the_pass_vouches_for_an_intact_member_only(small_members, tmp_path, workers):
+    for path, intact in ((DIGITS, True), (damaged_copy(tmp_path), False)):
+        early = crc_pass.CrcPass(path, workers)
+        try:
+            with ArchiveView(path) as view:
+                assert early.held(view, params_of(view)) is intact
+                assert not early.held(view, view.files[0])  # signature.json: too small
+        finally:
+            early.close()
+
+
+def test_the_pass_says_nothing_about_another_file(small_members, tmp_path):
+    other = tmp_path / "other.model"
+    shutil.copy(DIGITS, other)
+    early = crc_pass.CrcPass(DIGITS, 1)
+    try:
+        with ArchiveView(other) as view:
+            assert not early.held(view, params_of(view))  # same listing, another file
+    finally:
+        early.close()
+
+
+def test_check_reports_the_same_with_the_pass(small_members, claims, tmp_path):
+    answers = {}
+    for path in (DIGITS, FIXTURES / "digits-broken.model", damaged_copy(tmp_path)):
+        count = len(claims)
+        with_pass = check(path)
+        answers[path.name] = claims[count:]
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(crc_pass, "MIN_MEMBER_BYTES", 1 << 62)  # no member is big: no pass
+            without = check(path)
+        assert with_pass.exit_code == without.exit_code
+        assert with_pass.document == without.document
+    # Asked for the weights: the damaged ones are read again, sequentially, and fail there.
+    assert answers == {
+        "digits.model": [True],
+        "digits-broken.model": [True],
+        "damaged.model": [False],
+    }
+    [failure] = check(damaged_copy(tmp_path)).only("MAR002")
+    assert failure["member"] == PARAMS and "CRC-32 mismatch" in failure["message"]
+
+
+def test_a_pass_that_fails_says_nothing(small_members, claims, monkeypatch):
+    monkeypatch.setattr(crc_pass, "_READ", 0)  # every read comes back empty: the threads stop
+    expected = check(DIGITS)
+    assert expected.exit_code == 0 and not expected.findings
+    assert claims and not any(claims)
+
+
+def test_rules_that_wait_for_the_pass_run_last_and_report_in_place(
+    small_members, claims, monkeypatch
+):
+    """With no thread reading, the pass is pending until asked: every rule that asks for
+    the weights is set aside, run after the others, and its findings land where they were."""
+    asked_early: list[int] = []
+    pending = crc_pass.CrcPass.pending
+
+    def recording(self, view, member):
+        asked_early.append(member.index)
+        return pending(self, view, member)
+
+    monkeypatch.setattr(crc_pass.CrcPass, "pending", recording)
+    broken = FIXTURES / "digits-broken.model"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crc_pass, "MIN_MEMBER_BYTES", 1 << 62)  # no member is big: no pass
+        without = check(broken)
+    monkeypatch.setattr(crc_pass, "_active", crc_pass.CrcPass(broken, 0))
+    deferred = check(broken)
+    assert len(asked_early) > 1  # several rules asked, and were set aside
+    assert claims == [True]  # then the weights were read once, by the pass
+    assert deferred.document == without.document
+    assert [f["code"] for f in deferred.findings] == [f["code"] for f in without.findings]
