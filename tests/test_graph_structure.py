@@ -12,7 +12,6 @@ import json
 import random
 import subprocess
 import sys
-import time
 from typing import Any, Callable
 
 import pytest
@@ -720,15 +719,13 @@ def test_large_chain_is_linear_and_limited():
         "node_row_ptr": list(range(n + 1)),
         "heads": [[n - 1, 0, 0]],
     }
-    start = time.perf_counter()
-    assert check_graph_structure(doc) == []
+    assert check_graph_structure(doc) == []  # its time: benchmarks/graph_structure.py
     # the same chain upside down: every input refers forwards, so the cycle search runs
     backwards = [
         {"op": "relu", "name": f"relu{i}", "inputs": [[i + 1, 0, 0]]} for i in range(n - 1)
     ] + [{"op": "null", "name": "data", "inputs": []}]
     reversed_doc = {"nodes": backwards, "arg_nodes": [n - 1], "heads": [[0, 0, 0]]}
     assert check_graph_structure(reversed_doc) == []
-    assert time.perf_counter() - start < 20
     issues = check_graph_structure(doc, max_nodes=n - 1)
     assert [(i.location, "more than 199999 nodes" in i.message) for i in issues] == [
         ("/nodes", True)
