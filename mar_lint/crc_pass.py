@@ -328,6 +328,14 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+def _may_hold_big_members(path: Path) -> bool:
+    try:
+        facts = path.stat()
+    except OSError:
+        return False  # the run reports it
+    return stat.S_ISREG(facts.st_mode) and facts.st_size >= MIN_MEMBER_BYTES
+
+
 @contextlib.contextmanager
 def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     """While active, the big stored members of the first of `paths` (a local zip file) are
@@ -340,7 +348,7 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
         _active is not None
         or not isinstance(first, Path)
         or (jobs != 1 and len(paths) > 1)
-        or not first.is_file()
+        or not _may_hold_big_members(first)
     ):
         yield
         return

@@ -9,7 +9,6 @@ ask for MXNet itself (`engine = "mxnet"`).
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import importlib.util
 import json
 import posixpath
@@ -321,6 +320,8 @@ class ModelView(ArchiveView):
     def _graph_from_mxnet(self, member: Member) -> GraphAnalysis:
         shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
+        import hashlib  # only MXNet's answers are memoised
+
         key = (hashlib.sha256(text.encode()).hexdigest(), json.dumps(shapes, sort_keys=True))
         answer = _graph_memo.get(key)
         if answer is None:
