@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint.archive import MANIFEST, PORTABLE_COMPRESSIONS, Member, unsafe_path_reason
+from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
+from mar_lint.container_facts import contents_differ, unsupported
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
-
-# NAME_MAX of ext4, XFS, APFS: MMS writes every member under its file name.
-MAX_FILE_NAME_BYTES = 255
-
-# Folders and files that tools and operating systems leave behind (§2.1: model-archiver skips
-# most of them), with what they are.
-JUNK_FOLDERS = {
-    "__MACOSX": "macOS Finder metadata",
-    "__pycache__": "Python bytecode cache",
-    ".git": "a Git repository",
-    ".svn": "a Subversion working copy",
-    ".hg": "a Mercurial repository",
-    ".ipynb_checkpoints": "Jupyter checkpoints",
-}
-JUNK_FILES = {
-    "._*": "macOS AppleDouble metadata",
-    ".DS_Store": "macOS Finder metadata",
-    "Thumbs.db": "a Windows thumbnail cache",
-    "*.pyc": "Python bytecode",
-    "*.pyo": "Python bytecode",
-    "*.sw[po]": "a Vim swap file",
-    "*~": "an editor backup file",
-    ".#*": "an Emacs lock file",
-    "#*#": "an Emacs auto-save file",
-    "*.log": "a log file",
-    "nohup.out": "a log file",
-}
+from mar_lint.text import listed, plural
 
 
 @rule(
@@ -125,37 +98,13 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
-        # MMS's zipfile writes a link or special member as a plain file holding the target:
-        # the danger is in other unzip tools, which MMS does not check for.
-        unpacked = bool(member.is_symlink or member.special)
-        if member.is_symlink:
-            problem = "is a symbolic link: it can point out of the model folder"
-        elif member.special:
-            problem = f"is {member.special}, not a file"
-        elif member.encrypted:
-            problem = "is encrypted: MMS cannot decrypt it"
-        elif not member.is_dir and member.basename in ("", "."):
-            problem = "has no file name: MMS cannot unpack it to a file"
-        elif not member.is_dir and len(member.basename.encode()) > MAX_FILE_NAME_BYTES:
-            problem = (
-                f"has a file name of {len(member.basename.encode())} bytes: MMS unpacks it "
-                f"under that name, and file systems refuse names over {MAX_FILE_NAME_BYTES}"
+        found = unsupported(member)
+        if found:
+            yield Problem(
+                found.problem,
+                member=member.name,
+                consequence=Consequence.UNCHECKED_RISK if found.unpacked else None,
             )
-        elif not member.is_dir and member.compression not in PORTABLE_COMPRESSIONS:
-            problem = (
-                f"is compressed with {member.compression}: only stored and deflated members "
-                "unpack in every MMS (not in MMS 0.x on Python 2, nor in MMS 1.x); mar-lint "
-                "does not read it"
-            )
-            # MMS 0.x on Python 3 unpacks bzip2 and LZMA (its zipfile can): not a refusal.
-            unpacked = not member.compression.startswith("method ")
-        else:
-            continue
-        yield Problem(
-            problem,
-            member=member.name,
-            consequence=Consequence.UNCHECKED_RISK if unpacked else None,
-        )
 
 
 @rule(
@@ -179,67 +128,34 @@ def duplicate_member(view: ModelView) -> Iterator[Problem]:
     Fix: keep one copy of each file; `mar-lint repack` drops the earlier copies of identical
     duplicates. Give files in different folders different names.
     """
-    yield from _ambiguous_names(view)
-    copies: dict[str, list[Member]] = defaultdict(list)
-    for member in view.files:
-        copies[member.name].append(member)
-    for name, same_name in copies.items():
-        if len(same_name) > 1:
-            yield _duplicate_name(name, same_name)
-    by_basename: dict[str, list[Member]] = defaultdict(list)
-    for kept in (same_name[-1] for same_name in copies.values()):
-        if kept.basename and not _junk(kept):
-            by_basename[kept.basename].append(kept)
-    for basename, colliding in by_basename.items():
-        if len(colliding) > 1:
-            yield _flattened_collision(basename, colliding)
-    by_case: dict[str, list[str]] = defaultdict(list)
-    for basename in sorted(by_basename):
-        by_case[unicodedata.normalize("NFC", basename).casefold()].append(basename)
-    for variants in by_case.values():
-        if len(variants) > 1:
-            same_letters = len({unicodedata.normalize("NFC", v) for v in variants}) == 1
-            how = "Unicode normalisation" if same_letters else "case"
-            where = "macOS" if same_letters else "macOS and Windows"
-            yield Problem(
-                f"{', '.join(map(ascii, variants))} differ only in {how}: on {where} one "
-                "overwrites the other",
-                member=variants[-1],
-                severity=Severity.WARNING,
-                hint=f"give the files names that differ in more than {how}",
-            )
-
-
-def _ambiguous_names(view: ModelView) -> Iterator[Problem]:
-    """Names other tools unpack differently: a file that is also a folder, and a Unicode
-    Path extra field that names the member otherwise."""
-    files = {m.name for m in view.files}
-    folders = {m.name.rstrip("/") for m in view.members if m.is_dir}
-    for name in files:
-        parts = name.split("/")
-        folders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
-    for name in sorted(files & folders):
+    clashes = view.name_clashes
+    for name in clashes.file_and_folder:
         yield Problem(
             f"{name!r} is both a file and a folder: unzip tools fail on one of them",
             member=name,
             hint="rename the file or the folder",
         )
-    for member in view.members:
-        placement = view.layout.placements[member.index] if view.layout else None
-        other = placement.unicode_name if placement else None
-        if other is None or member.info is None:
-            continue
-        # The header's own name, as MMS 0.x's zipfile decodes it (Python 3.12+'s zipfile
-        # applies the extra field itself, so `member.name` may already be the field's).
-        utf8 = member.info.flag_bits & 0x800
-        header = placement.raw_name.decode("utf-8" if utf8 else "cp437", "replace")  # type: ignore[union-attr]
-        if other != header:
-            yield Problem(
-                f"its Unicode Path extra field names it {other!r}: Info-ZIP unzip and 7-Zip "
-                f"unpack it under that name, zipfile (MMS 0.x) as {header!r}",
-                member=member.name,
-                hint="rebuild the archive, so that every tool sees one name",
-            )
+    for named in clashes.tool_names:
+        yield Problem(
+            f"its Unicode Path extra field names it {named.unicode_name!r}: Info-ZIP unzip and "
+            f"7-Zip unpack it under that name, zipfile (MMS 0.x) as {named.header_name!r}",
+            member=named.member.name,
+            hint="rebuild the archive, so that every tool sees one name",
+        )
+    for name, copies in clashes.copies.items():
+        yield _duplicate_name(name, copies)
+    for basename, colliding in clashes.flattened.items():
+        yield _flattened_collision(basename, colliding)
+    for alike in clashes.look_alikes:
+        how = "Unicode normalisation" if alike.normalisation_only else "case"
+        where = "macOS" if alike.normalisation_only else "macOS and Windows"
+        yield Problem(
+            f"{', '.join(map(ascii, alike.names))} differ only in {how}: on {where} one "
+            "overwrites the other",
+            member=alike.names[-1],
+            severity=Severity.WARNING,
+            hint=f"give the files names that differ in more than {how}",
+        )
 
 
 def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
@@ -248,22 +164,15 @@ def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
         f"{names} {'both' if len(colliding) == 2 else 'all'} become {basename!r} when MMS "
         f"flattens the archive: the last, {colliding[-1].name!r}, overwrites the others",
         member=colliding[-1].name,
-        severity=None if _differ(colliding) else Severity.WARNING,
+        severity=None if contents_differ(colliding) else Severity.WARNING,
         hint="give the files different names",
     )
-
-
-def _differ(members: list[Member]) -> bool:
-    """Whether the members' contents differ, from the CRC and size the directory declares."""
-    if any(m.info is None for m in members):
-        return True  # folder files would have to be read to compare them
-    return len({(m.info.CRC, m.size) for m in members}) > 1  # type: ignore[union-attr]
 
 
 def _duplicate_name(name: str, copies: list[Member]) -> Problem:
     earlier = copies[:-1]
     drop = tuple(RemoveMember(name, index=m.index) for m in earlier)
-    if _differ(copies):
+    if contents_differ(copies):
         return Problem(
             f"{name!r} is stored {len(copies)} times with different contents: MMS uses the "
             "last copy, other tools may use the first",
@@ -274,9 +183,7 @@ def _duplicate_name(name: str, copies: list[Member]) -> Problem:
         f"{name!r} is stored {len(copies)} times (identical copies): MMS uses the last",
         member=name,
         severity=Severity.WARNING,
-        fix=Fix(
-            f"drop the earlier identical {_count(earlier, 'copy', 'copies')} of {name!r}", drop
-        ),
+        fix=Fix(f"drop the earlier identical {plural(len(earlier), 'copy')} of {name!r}", drop),
     )
 
 
@@ -309,13 +216,12 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
             f"{view.limits.max_total_bytes:,}"
         )
     if view.layout and view.layout.overlapping:
-        overlapping = sorted(view.layout.overlapping)
-        names = ", ".join(repr(view.members[i].name) for i in overlapping[:5])
-        more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
+        overlapping = [repr(view.members[i].name) for i in sorted(view.layout.overlapping)]
         yield Problem(
             f"{view.layout.later_overlaps} members overlap other members' compressed bytes "
-            f"({names}{more}): a zip that reuses its data this way is built to inflate far "
-            f"beyond its size; mar-lint inflates none of these {len(overlapping)} members"
+            f"({listed(overlapping, 5)}): a zip that reuses its data this way is built to "
+            f"inflate far beyond its size; mar-lint inflates none of these "
+            f"{len(overlapping)} members"
         )
 
 
@@ -347,11 +253,11 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
                 f"to {member.name!r}, other tools keep the rest or refuse it",
                 member=member.name,
             )
-        reason = unsafe_path_reason(placement.unicode_name or "") if placement else None
+        other = placement.unicode_name if placement else None
+        reason = unsafe_path_reason(other) if other else None
         if reason:
             yield Problem(
-                f"the Unicode Path extra field's name {placement.unicode_name!r} {reason}",  # type: ignore[union-attr]
-                member=member.name,
+                f"the Unicode Path extra field's name {other!r} {reason}", member=member.name
             )
     for reference in view.references.values():
         if isinstance(reference.value, str):
@@ -414,31 +320,17 @@ def junk_member(view: ModelView) -> Iterator[Problem]:
     referenced = {m.index for r in view.references.values() for m in r.matches}
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
     for member in view.members:
-        junk = None if member.index in referenced else _junk(member)
-        if junk:
-            groups[junk].append(member.name)
-    for (unit, what), listed in groups.items():
-        names = tuple(dict.fromkeys(listed))
-        count = f" ({_count(names, 'member', 'members')})" if unit.endswith("/") else ""
+        junk = view.junk.get(member.index)
+        if junk and member.index not in referenced:
+            groups[junk.unit, junk.what].append(member.name)
+    for (unit, what), members in groups.items():
+        names = tuple(dict.fromkeys(members))
+        count = f" ({plural(len(names), 'member')})" if unit.endswith("/") else ""
         yield Problem(
             f"{unit!r}{count} is {what}, not part of the model",
             member=unit,
             fix=Fix(f"remove {unit!r}{count}", tuple(RemoveMember(n) for n in names)),
         )
-
-
-def _junk(member: Member) -> tuple[str, str] | None:
-    """(the junk folder or file the member belongs to, what it is), or None."""
-    parts = member.name.rstrip("/").split("/")
-    folders = parts if member.is_dir else parts[:-1]
-    for depth, part in enumerate(folders):
-        if part in JUNK_FOLDERS:
-            return "/".join(parts[: depth + 1]) + "/", JUNK_FOLDERS[part]
-    if not member.is_dir:
-        for pattern, what in JUNK_FILES.items():
-            if fnmatch.fnmatchcase(parts[-1], pattern):
-                return member.name, what
-    return None
 
 
 @rule(
@@ -484,7 +376,3 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
                 f"the path is {depth} levels deep, over the limit of {limits.max_path_depth}",
                 member=member.name,
             )
-
-
-def _count(items: tuple[str, ...] | list[Member], one: str, many: str) -> str:
-    return f"{len(items)} {one if len(items) == 1 else many}"

@@ -111,12 +111,12 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
     Fix: use one of the two types; `mar-lint repack` rewrites known aliases (`image/jpg`,
     `image/pjpeg`, `json`, `text/json`, parameters such as `; charset=utf-8`).
     """
-    signature = view.signature.value if view.signature.ok else None
-    if not isinstance(signature, dict):
+    signature = view.signature.object
+    if signature is None:
         return
-    member = view.signature.member.name  # type: ignore[union-attr]
+    member = signature.member.name
     for key in ("input_type", "output_type"):
-        value = signature.get(key)
+        value = signature.value.get(key)
         if not isinstance(value, str) or value in MIME_TYPES:
             continue
         bare = value.split(";", 1)[0].strip().lower()
@@ -150,10 +150,12 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
     Fix: write 0 as the first dimension; when the batch axis is missing, insert it:
     `[0, 3, 224, 224]`. `mar-lint repack` turns a leading 1 into 0.
     """
-    signature = view.signature.value if view.signature.ok else None
-    member = view.signature.member.name if view.signature.member else None
+    signature = view.signature.object
+    if signature is None:
+        return
+    member = signature.member.name
     for key in ("inputs", "outputs"):
-        for index, entry in _entries(signature, key):
+        for index, entry in _entries(signature.value, key):
             shape = entry["data_shape"]
             if not shape or not is_dimension(shape[0]) or shape[0] == 0:
                 continue
@@ -165,7 +167,7 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
                     member=member,
                     location=location,
                     severity=Severity.WARNING,
-                    fix=Fix("set the batch dimension to 0", (SetJson(member, location, 0),)),  # type: ignore[arg-type]
+                    fix=Fix("set the batch dimension to 0", (SetJson(member, location, 0),)),
                 )
             else:
                 yield Problem(
@@ -195,19 +197,18 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
 
     Fix: list exactly the graph's data inputs, by name, in the signature's `inputs`.
     """
-    data_inputs = view.data_inputs
-    signature = view.signature.value if view.signature.ok else None
-    entries = signature.get("inputs") if isinstance(signature, dict) else None
-    if data_inputs is None or not isinstance(entries, list):
+    data_inputs, graph, signature = view.data_inputs, view.graph, view.signature.object
+    entries = signature.value.get("inputs") if signature else None
+    if data_inputs is None or graph is None or signature is None or not isinstance(entries, list):
         return
-    member = view.signature.member.name  # type: ignore[union-attr]
+    member = signature.member.name
     named = [
         (i, e["data_name"])
         for i, e in enumerate(entries)
         if isinstance(e, dict) and isinstance(e.get("data_name"), str)
     ]
     unfed = [name for name in data_inputs if name not in {n for _, n in named}]
-    graph_arguments = view.graph.arguments  # type: ignore[union-attr]
+    graph_arguments = graph.arguments
     strangers = [
         (i, n)
         for i, n in named
@@ -256,14 +257,13 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
     Fix: copy the inferred shapes into the signature, and drop outputs the graph does not
     have (`mar-lint repack --unsafe-fixes`).
     """
-    graph = view.graph
-    signature = view.signature.value if view.signature.ok else None
-    entries = signature.get("outputs") if isinstance(signature, dict) else None
+    graph, signature = view.graph, view.signature.object
+    entries = signature.value.get("outputs") if signature else None
     if graph is None or not graph.loaded or graph.infer_error or not isinstance(entries, list):
         return
-    if not set(view.data_inputs or ()) <= set(graph.input_shapes):
+    if signature is None or not set(view.data_inputs or ()) <= set(graph.input_shapes):
         return  # an unfed input leaves shapes unknown: MAR204 reports it
-    member = view.signature.member.name  # type: ignore[union-attr]
+    member = signature.member.name
     if len(entries) != len(graph.outputs):
         yield Problem(
             f"the signature lists {len(entries)} outputs; the graph has {len(graph.outputs)} "
@@ -279,11 +279,11 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
         if not isinstance(entry, dict) or not known_shape(inferred):
             continue
         declared = entry.get("data_shape")
-        if isinstance(declared, list) and not _shapes_agree(declared, inferred):  # type: ignore[arg-type]
-            wanted = [0, *inferred[1:]]  # type: ignore[index]
+        if isinstance(declared, list) and not _shapes_agree(declared, inferred):
+            wanted = [0, *inferred[1:]]
             location = json_pointer("outputs", index, "data_shape")
             yield Problem(
-                f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",  # type: ignore[arg-type]
+                f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",
                 member=member,
                 location=location,
                 fix=Fix(
@@ -301,7 +301,7 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
             )
 
 
-def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) -> Fix | None:
+def _drop_extra_outputs(member: str, entries: list[object], outputs: tuple[str, ...]) -> Fix | None:
     """More entries than the graph has heads: keep the entries named after the graph's
     outputs (in the graph's order) when each has one, else the first ones; a contract change."""
     if len(entries) <= len(outputs):
@@ -312,8 +312,8 @@ def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) 
         if isinstance(entry, dict)
     }
     named = [by_name.get(name, by_name.get(name.removesuffix("_output"))) for name in outputs]
-    unique = None not in named and len(set(named)) == len(named)
-    kept = named if unique else list(range(len(outputs)))
+    found = [index for index in named if index is not None]
+    kept = found if len(set(found)) == len(outputs) else list(range(len(outputs)))
     dropped = [index for index in range(len(entries)) if index not in kept]
     return Fix(
         f"drop outputs {', '.join(f'[{index}]' for index in dropped)}, which the graph does "
