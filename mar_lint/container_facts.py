@@ -10,11 +10,12 @@ from __future__ import annotations
 import fnmatch
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from mar_lint.archive import PORTABLE_COMPRESSIONS, Member
-from mar_lint.zip_layout import Layout
+from mar_lint.archive import PORTABLE_COMPRESSIONS, Member, unsafe_path_reason
+from mar_lint.limits import Limits
+from mar_lint.zip_layout import Layout, Placement
 
 # NAME_MAX of ext4, XFS, APFS: MMS writes every member under its file name.
 MAX_FILE_NAME_BYTES = 255
@@ -103,6 +104,37 @@ def unsupported(member: Member) -> Unsupported | None:
             # MMS 0.x on Python 3 unpacks bzip2 and LZMA (its zipfile can): not a refusal.
             not member.compression.startswith("method "),
         )
+    return None
+
+
+def unsafe_name_reasons(member: Member, placement: Placement | None) -> Iterator[str]:
+    """Why the member's names could land outside the model folder or unpack otherwise: its
+    name, the name as stored (a NUL byte), and its Unicode Path extra field's name."""
+    reason = unsafe_path_reason(member.name)
+    if reason:
+        yield f"member name {member.name!r} {reason}"
+    if placement is None:
+        return  # a folder: no headers
+    if b"\x00" in placement.raw_name:
+        stored = placement.raw_name.decode("utf-8", "replace")
+        yield (
+            f"member name {stored!r} holds a NUL byte: Python's zipfile (MMS 0.x) cuts it "
+            f"to {member.name!r}, other tools keep the rest or refuse it"
+        )
+    other = placement.unicode_name
+    reason = unsafe_path_reason(other) if other else None
+    if reason:
+        yield f"the Unicode Path extra field's name {other!r} {reason}"
+
+
+def limit_reason(member: Member, limits: Limits) -> str | None:
+    """Why the member's name is beyond the limits: too many bytes, or too many levels."""
+    length = len(member.name.encode("utf-8", "surrogateescape"))
+    if length > limits.max_name_length:
+        return f"the name is {length:,} bytes long, over the limit of {limits.max_name_length:,}"
+    depth = len([part for part in member.name.split("/") if part])
+    if depth > limits.max_path_depth:
+        return f"the path is {depth} levels deep, over the limit of {limits.max_path_depth}"
     return None
 
 

@@ -12,6 +12,7 @@ import fnmatch
 import hashlib
 import importlib.util
 import json
+import os
 import posixpath
 import zipfile
 from collections.abc import Sequence
@@ -48,8 +49,10 @@ from mar_lint.services import (
     select,
     service_classes,
 )
+from mar_lint.signatures import is_dimension, shaped_entries
 from mar_lint.versions import version_from_int
 from mar_lint.weight_facts import WeightFit, declared_dtypes, fit_weights
+from mar_lint.zip_layout import Placement
 
 LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
 CARRIED_SCHEMA = "manifest-schema.json"  # a schema some archives carry; MMS never reads it
@@ -330,14 +333,11 @@ class ModelView(ArchiveView):
         """Signature inputs with well-formed shapes, bound the way MMS binds them: the batch
         dimension and every other 0 become 1 (§1.5)."""
         signature = self.signature.object
-        inputs = signature.value.get("inputs") if signature else None
         shapes = {}
-        for entry in inputs if isinstance(inputs, list) else []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("data_name"), str):
-                continue
-            shape = entry.get("data_shape")
-            if isinstance(shape, list) and shape and all(is_dimension(d) for d in shape):
-                shapes[entry["data_name"]] = tuple(max(int(d), 1) for d in shape)
+        for _, entry in shaped_entries(signature.value, "inputs") if signature else ():
+            name, shape = entry.get("data_name"), entry["data_shape"]
+            if isinstance(name, str) and shape and all(is_dimension(d) for d in shape):
+                shapes[name] = tuple(max(int(d), 1) for d in shape)
         return shapes
 
     # -- graph -----------------------------------------------------------------------------
@@ -611,6 +611,30 @@ class ModelView(ArchiveView):
     # -- the container's names -------------------------------------------------------------
 
     @cached_property
+    def read_failures(self) -> dict[int, str]:
+        """Member index -> why the member failed its read to the end (CRC, size, a damaged
+        stream), for every regular member mar-lint reads: the integrity pass. The members the
+        model needs are read by their readers first, so no member is read twice; members
+        `refusal` names (MAR004, MAR006) are not read, so not here."""
+        self.manifest, self.signature, self.symbol, self.params  # noqa: B018
+        results = self.verify()
+        return {
+            m.index: failure
+            for m in self.files
+            if (failure := results.get(m.index)) and not self.refusal(m)
+        }
+
+    @property
+    def too_deep_folder(self) -> str | None:
+        """The folder, relative to the model folder, below which the walk of a model folder
+        stopped (past `max_folder_depth`); None when it listed everything."""
+        return os.path.relpath(self.too_deep, self.path) if self.too_deep else None
+
+    def placement(self, member: Member) -> Placement | None:
+        """Where a zip member's bytes lie and what its headers disagree on; None in a folder."""
+        return self.layout.placements[member.index] if self.layout else None
+
+    @cached_property
     def junk(self) -> dict[int, container_facts.Junk]:
         """Member index -> the tool or system leftover it is part of (`__MACOSX/`, `*.pyc`),
         for every member that is one, referenced or not."""
@@ -627,10 +651,6 @@ class ModelView(ArchiveView):
 # Identical graphs with identical inputs (the same model in many archives) are analysed once.
 # Only MXNet's answers are kept, never a sandbox failure.
 _graph_memo: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def is_dimension(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _tuple(shape: list[int] | None) -> tuple[int, ...] | None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from collections.abc import Iterator
 
+from mar_lint import container_facts as facts
 from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
-from mar_lint.container_facts import contents_differ, unsupported
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
@@ -60,7 +59,7 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     for problem in view.layout.stray if view.layout else ():
         yield Problem(problem, hint=rebuild, consequence=risk)
     for member in view.members:
-        placement = view.layout.placements[member.index] if view.layout else None
+        placement = view.placement(member)
         if placement and placement.problems:
             yield Problem(
                 f"its headers disagree: {'; '.join(placement.problems)}",
@@ -68,12 +67,9 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
                 hint=rebuild,
                 consequence=None if placement.zipfile_fails else risk,
             )
-    # The members the model needs are read by their readers first: no member is read twice.
-    view.manifest, view.signature, view.symbol, view.params  # noqa: B018
-    results = view.verify()
     for member in view.files:
-        failure = results.get(member.index)
-        if failure and not view.refusal(member):  # refused members: MAR004 and MAR006
+        failure = view.read_failures.get(member.index)
+        if failure:
             yield Problem(f"cannot be read: {failure}", member=member.name)
 
 
@@ -98,7 +94,7 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
-        found = unsupported(member)
+        found = facts.unsupported(member)
         if found:
             yield Problem(
                 found.problem,
@@ -164,7 +160,7 @@ def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
         f"{names} {'both' if len(colliding) == 2 else 'all'} become {basename!r} when MMS "
         f"flattens the archive: the last, {colliding[-1].name!r}, overwrites the others",
         member=colliding[-1].name,
-        severity=None if contents_differ(colliding) else Severity.WARNING,
+        severity=None if facts.contents_differ(colliding) else Severity.WARNING,
         hint="give the files different names",
     )
 
@@ -172,7 +168,7 @@ def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
 def _duplicate_name(name: str, copies: list[Member]) -> Problem:
     earlier = copies[:-1]
     drop = tuple(RemoveMember(name, index=m.index) for m in earlier)
-    if contents_differ(copies):
+    if facts.contents_differ(copies):
         return Problem(
             f"{name!r} is stored {len(copies)} times with different contents: MMS uses the "
             "last copy, other tools may use the first",
@@ -242,32 +238,17 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     name files in MANIFEST.json by their plain file names.
     """
     for member in view.members:
-        reason = unsafe_path_reason(member.name)
-        if reason:
-            yield Problem(f"member name {member.name!r} {reason}", member=member.name)
-        placement = view.layout.placements[member.index] if view.layout else None
-        if placement and b"\x00" in placement.raw_name:
-            stored = placement.raw_name.decode("utf-8", "replace")
-            yield Problem(
-                f"member name {stored!r} holds a NUL byte: Python's zipfile (MMS 0.x) cuts it "
-                f"to {member.name!r}, other tools keep the rest or refuse it",
-                member=member.name,
-            )
-        other = placement.unicode_name if placement else None
-        reason = unsafe_path_reason(other) if other else None
-        if reason:
-            yield Problem(
-                f"the Unicode Path extra field's name {other!r} {reason}", member=member.name
-            )
+        for message in facts.unsafe_name_reasons(member, view.placement(member)):
+            yield Problem(message, member=member.name)
     for reference in view.references.values():
-        if isinstance(reference.value, str):
-            reason = unsafe_path_reason(reference.value)
-            if reason:
-                yield Problem(
-                    f"Model.{reference.key} {reference.value!r} {reason}",
-                    member=view.root + MANIFEST,
-                    location=reference.pointer,
-                )
+        value = reference.value
+        reason = unsafe_path_reason(value) if isinstance(value, str) else None
+        if reason:
+            yield Problem(
+                f"Model.{reference.key} {value!r} {reason}",
+                member=view.root + MANIFEST,
+                location=reference.pointer,
+            )
 
 
 @rule(
@@ -355,24 +336,18 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
     if view.refused:
         yield Problem(view.refused)
         return
-    limits = view.limits
-    if view.too_deep:
-        where = os.path.relpath(view.too_deep, view.path)
+    if view.too_deep_folder:
         yield Problem(
-            f"folders nest deeper than {limits.max_folder_depth} levels (the limit): what lies "
-            "below was not listed or checked",
-            member=where[:200] + ("..." if len(where) > 200 else ""),
+            f"folders nest deeper than {view.limits.max_folder_depth} levels (the limit): what "
+            "lies below was not listed or checked",
+            member=_cut(view.too_deep_folder),
         )
     for member in view.members:
-        length = len(member.name.encode("utf-8", "surrogateescape"))
-        depth = len([part for part in member.name.split("/") if part])
-        if length > limits.max_name_length:
-            yield Problem(
-                f"the name is {length:,} bytes long, over the limit of {limits.max_name_length:,}",
-                member=member.name[:200] + "...",
-            )
-        elif depth > limits.max_path_depth:
-            yield Problem(
-                f"the path is {depth} levels deep, over the limit of {limits.max_path_depth}",
-                member=member.name,
-            )
+        reason = facts.limit_reason(member, view.limits)
+        if reason:
+            yield Problem(reason, member=_cut(member.name))
+
+
+def _cut(name: str, keep: int = 200) -> str:
+    """A name of thousands of bytes, cut for the report."""
+    return name[:keep] + ("..." if len(name) > keep else "")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
-from mar_lint.model import ModelView, is_dimension, is_label, known_shape
+from mar_lint.model import ModelView, is_label, known_shape
 from mar_lint.registry import rule
+from mar_lint.signatures import is_dimension, shaped_entries, structure_problems
 
 MIME_TYPES = ("image/jpeg", "application/json")
 MIME_ALIASES = {
@@ -19,14 +19,6 @@ MIME_ALIASES = {
     "text/json": "application/json",
     "application/x-json": "application/json",
 }
-
-
-def _entries(signature: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Well-formed `inputs`/`outputs` entries with their index."""
-    entries = signature.get(key) if isinstance(signature, dict) else None
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        if isinstance(entry, dict) and isinstance(entry.get("data_shape"), list):
-            yield index, entry
 
 
 @rule(
@@ -63,37 +55,8 @@ def signature_invalid(view: ModelView) -> Iterator[Problem]:
             f"the signature is a JSON {type(signature).__name__}, not an object", member=member
         )
         return
-    for key in ("input_type", "output_type"):
-        if not isinstance(signature.get(key), str):
-            state = "is missing" if key not in signature else "is not a string"
-            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
-    for key in ("inputs", "outputs"):
-        entries = signature.get(key)
-        if not isinstance(entries, list) or not entries:
-            state = "is missing" if key not in signature else "is not a non-empty list"
-            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
-            continue
-        for index, entry in enumerate(entries):
-            for message, location in _entry_problems(entry, (key, index)):
-                yield Problem(f"{key}[{index}]: {message}", member=member, location=location)
-
-
-def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]]:
-    if not isinstance(entry, dict):
-        yield f"is a JSON {type(entry).__name__}, not an object", json_pointer(*at)
-        return
-    if not isinstance(entry.get("data_name"), str) or not entry["data_name"]:
-        yield "`data_name` must be a non-empty string", json_pointer(*at, "data_name")
-    shape = entry.get("data_shape")
-    if not isinstance(shape, list) or not shape:
-        yield "`data_shape` must be a non-empty list of dimensions", json_pointer(*at, "data_shape")
-        return
-    for position, dim in enumerate(shape):
-        if not is_dimension(dim):
-            yield (
-                f"dimension {position} is {dim!r}; dimensions are integers >= 0",
-                json_pointer(*at, "data_shape", position),
-            )
+    for message, location in structure_problems(signature):
+        yield Problem(message, member=member, location=location)
 
 
 @rule(
@@ -155,7 +118,7 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
         return
     member = signature.member.name
     for key in ("inputs", "outputs"):
-        for index, entry in _entries(signature.value, key):
+        for index, entry in shaped_entries(signature.value, key):
             shape = entry["data_shape"]
             if not shape or not is_dimension(shape[0]) or shape[0] == 0:
                 continue
