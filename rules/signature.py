@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
 from mar_lint.model import ModelView, is_label, known_shape
@@ -239,29 +240,35 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
     for index, (entry, name, inferred) in enumerate(
         zip(entries, graph.outputs, graph.output_shapes)
     ):
-        if not isinstance(entry, dict) or not known_shape(inferred):
-            continue
-        declared = entry.get("data_shape")
-        if isinstance(declared, list) and not _shapes_agree(declared, inferred):
-            wanted = [0, *inferred[1:]]
-            location = json_pointer("outputs", index, "data_shape")
-            yield Problem(
-                f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",
-                member=member,
-                location=location,
-                fix=Fix(
-                    f"set outputs[{index}].data_shape to {wanted}",
-                    (SetJson(member, location, wanted),),
-                    safe=False,
-                ),
-            )
-        if entry.get("data_name") not in (name, name.removesuffix("_output")):
-            yield Problem(
-                f"outputs[{index}] is named {entry.get('data_name')!r}; the graph calls it {name!r}",
-                member=member,
-                location=json_pointer("outputs", index, "data_name"),
-                severity=Severity.WARNING,
-            )
+        if isinstance(entry, dict) and known_shape(inferred):
+            yield from _output_problems(member, index, entry, name, inferred)
+
+
+def _output_problems(
+    member: str, index: int, entry: dict[str, Any], name: str, inferred: tuple[int, ...]
+) -> Iterator[Problem]:
+    """One signature output against the graph output in its place."""
+    declared = entry.get("data_shape")
+    if isinstance(declared, list) and not _shapes_agree(declared, inferred):
+        wanted = [0, *inferred[1:]]
+        location = json_pointer("outputs", index, "data_shape")
+        yield Problem(
+            f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",
+            member=member,
+            location=location,
+            fix=Fix(
+                f"set outputs[{index}].data_shape to {wanted}",
+                (SetJson(member, location, wanted),),
+                safe=False,
+            ),
+        )
+    if entry.get("data_name") not in (name, name.removesuffix("_output")):
+        yield Problem(
+            f"outputs[{index}] is named {entry.get('data_name')!r}; the graph calls it {name!r}",
+            member=member,
+            location=json_pointer("outputs", index, "data_name"),
+            severity=Severity.WARNING,
+        )
 
 
 def _drop_extra_outputs(member: str, entries: list[object], outputs: tuple[str, ...]) -> Fix | None:
