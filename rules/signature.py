@@ -113,8 +113,8 @@ def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]
 def mime_type(view: ModelView) -> Iterator[Problem]:
     """Why it matters: MMS 0.x accepts exactly two MIME types, `image/jpeg` and
     `application/json`; the export refuses any other, and a hand-edited signature with another
-    type stops MMS when it builds the endpoints (mms-loader.md, load step 7) or makes every
-    request fail with HTTP 500 "Service setting error" (formats.md).
+    type stops MMS when it builds the endpoints (MMS 0.4's `serving_frontend.py`) or makes
+    every request fail with HTTP 500 "Service setting error".
 
     Example: a common alias that MMS does not know:
 
@@ -276,7 +276,7 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
 )
 def output_shape(view: ModelView) -> Iterator[Problem]:
     """Why it matters: the signature's `outputs` tell clients what the model returns; MMS never
-    checks them against the graph (mms-loader.md, "Outputs are never checked"), so after a
+    checks them against the graph (MMS 0.4 never reads `signature["outputs"]`), so after a
     retrain (1000 classes became 10) the API description lies quietly. mar-lint infers the
     output shapes with the signature's input shapes and compares count and dimensions (the
     batch dimension and 0 are wildcards). Output names are not used by MMS: a differing name

@@ -7,11 +7,13 @@ an archive it flags."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -23,7 +25,8 @@ import pytest
 from mar_lint.registry import Rule, load_registry
 from mar_lint.rule_docs import is_own, parse_rule_doc, readme_table
 
-README = Path(__file__).parents[1] / "README.md"
+ROOT = Path(__file__).parents[1]
+README = ROOT / "README.md"
 MAR_LINT = Path(sys.executable).with_name("mar-lint")  # the console script a user runs
 TABLE = re.compile(r"<!-- rules-table[^>]*-->\n(.*?)<!-- end rules-table -->", re.DOTALL)
 
@@ -192,3 +195,55 @@ def test_a_docstring_without_labels_still_reads():
         "Lower it.",
     )
     assert doc.fix_safety == "none"
+
+
+SCAFFOLD = ROOT / "scripts" / "new_rule.py"
+
+
+def scaffold(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(SCAFFOLD), *args], capture_output=True, text=True, cwd=ROOT
+    )
+
+
+def test_scaffold_dry_run_prints_the_stubs_and_writes_nothing():
+    before = {p: p.read_bytes() for p in [*ROOT.glob("rules/*.py"), *ROOT.glob("tests/test_*.py")]}
+    run = scaffold("MAR299", "output-dtype", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    assert "--- would append to rules/signature.py:" in run.stdout
+    assert "--- would append to tests/test_signature.py:" in run.stdout
+    assert '"MAR299",\n    "output-dtype",' in run.stdout and "def output_dtype(view" in run.stdout
+    assert all(p.read_bytes() == data for p, data in before.items())
+    taken = scaffold("MAR205", "output-shape", "--dry-run")
+    assert taken.returncode == 2 and "MAR205 is already declared in rules/signature.py" in (
+        taken.stderr
+    )
+
+
+def test_scaffolded_rule_loads_with_its_doc_in_shape(tmp_path):
+    """In a copy of rules/ and the test module: the stub is a rule in ruff's doc shape, the
+    test stub is Python, and both are ruff clean."""
+    shutil.copytree(ROOT / "rules", tmp_path / "rules")
+    (tmp_path / "tests").mkdir()
+    shutil.copy(ROOT / "tests" / "test_weights.py", tmp_path / "tests")
+    run = scaffold("MAR399", "weights-stub", "--root", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "appended MAR399 to rules/weights.py" in run.stdout
+    spec = importlib.util.spec_from_file_location("scaffolded", tmp_path / "rules/weights.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    [stub] = [r for r in vars(module).values() if isinstance(r, Rule) and r.code == "MAR399"]
+    doc = parse_rule_doc(stub.doc)
+    assert doc.why and "\n\n    " in doc.example and doc.fix and list(stub.check(None)) == []
+    test_source = (tmp_path / "tests/test_weights.py").read_text()
+    assert 'result.only("MAR399")' in test_source and ast.parse(test_source)
+    ruff = Path(sys.executable).with_name("ruff")
+    config = ["--config", str(ROOT / "pyproject.toml")]
+    for command in (["check"], ["format", "--check"]):
+        linted = subprocess.run(
+            [str(ruff), *command, *config, "rules/weights.py", "tests/test_weights.py"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert linted.returncode == 0, linted.stdout + linted.stderr
