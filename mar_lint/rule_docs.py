@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from mar_lint.registry import Rule
 
-SECTION = re.compile(r"^(Why it matters|Example|Fix|Repack):[ \t]*", re.MULTILINE)
+# A label starts a paragraph: a prose line that wraps to start with "Fix:" is not one.
+SECTION = re.compile(r"(?:\A|(?<=\n\n))(Why it matters|Example|Fix|Repack):[ \t]*")
 SAFETIES = ("safe and unsafe", "unsafe", "safe")  # longest first: "unsafe" ends in "safe"
 REPACK = re.compile(rf"^({'|'.join(SAFETIES)})\b[.:;,]?\s*", re.IGNORECASE)
 # How each fix availability reads, for `mar-lint rule` and the README table.
@@ -91,7 +92,8 @@ def as_markdown(doc: RuleDoc) -> str:
         parts.append(f"## Example\n\n{doc.example}")
     fix = doc.fix or "No fix is documented."
     if doc.fix_safety != "none":
-        fix += f"\n\n{doc.fix_availability}" + (f": {doc.repack}" if doc.repack else ".")
+        command = "repack --unsafe-fixes" if doc.fix_safety == "unsafe" else "repack"
+        fix += f"\n\n`mar-lint {command}` ({doc.fix_safety}): {doc.repack or doc.fix_availability}"
     parts.append(f"## Fix\n\n{fix}")
     return "\n\n".join(parts)
 

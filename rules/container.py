@@ -56,7 +56,7 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     interrupted download or copy (a truncated zip), a web page saved under the archive's name,
     or a `.tar.gz` renamed to `.model`.
 
-    Example: `resnet-18.model` is 131 bytes, a Git LFS pointer:
+    Example: `resnet-18.model` is 133 bytes, a Git LFS pointer:
 
         version https://git-lfs.github.com/spec/v1
         oid sha256:4d0f6c8b3e1f4a2d9c7b5e3a1f0d8c6b4a2e0f9d7c5b3a1e8f6d4c2b0a9e7f5d

@@ -89,7 +89,8 @@ def shape_inference(view: ModelView) -> Iterator[Problem]:
     (4096,9216), got (4096,57600)" (MMS issue #52): the signature's image size is not the one
     the network was built for.
 
-    Example: a network trained on 224x224 images, given a larger input:
+    Example: a network whose dense layers were sized for 224x224 images (AlexNet, VGG),
+    given a larger input:
 
         "inputs": [{"data_name": "data", "data_shape": [0, 3, 448, 448]}]
 

@@ -195,6 +195,8 @@ def test_a_docstring_without_labels_still_reads():
         "Lower it.",
     )
     assert doc.fix_safety == "none"
+    wrapped = parse_rule_doc("Why it matters: a prose line that wraps\nFix: here is no label.")
+    assert (wrapped.why, wrapped.fix) == ("A prose line that wraps\nFix: here is no label.", "")
 
 
 SCAFFOLD = ROOT / "scripts" / "new_rule.py"
