@@ -12,7 +12,6 @@ import fnmatch
 import hashlib
 import importlib.util
 import json
-import os
 import posixpath
 import zipfile
 from collections.abc import Sequence
@@ -52,7 +51,6 @@ from mar_lint.services import (
 from mar_lint.signatures import is_dimension, shaped_entries
 from mar_lint.versions import version_from_int
 from mar_lint.weight_facts import WeightFit, declared_dtypes, fit_weights
-from mar_lint.zip_layout import Placement
 
 LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
 CARRIED_SCHEMA = "manifest-schema.json"  # a schema some archives carry; MMS never reads it
@@ -624,16 +622,6 @@ class ModelView(ArchiveView):
             if (failure := results.get(m.index)) and not self.refusal(m)
         }
 
-    @property
-    def too_deep_folder(self) -> str | None:
-        """The folder, relative to the model folder, below which the walk of a model folder
-        stopped (past `max_folder_depth`); None when it listed everything."""
-        return os.path.relpath(self.too_deep, self.path) if self.too_deep else None
-
-    def placement(self, member: Member) -> Placement | None:
-        """Where a zip member's bytes lie and what its headers disagree on; None in a folder."""
-        return self.layout.placements[member.index] if self.layout else None
-
     @cached_property
     def junk(self) -> dict[int, container_facts.Junk]:
         """Member index -> the tool or system leftover it is part of (`__MACOSX/`, `*.pyc`),
@@ -642,7 +630,7 @@ class ModelView(ArchiveView):
         return {index: junk for index, junk in found.items() if junk is not None}
 
     @cached_property
-    def name_clashes(self) -> container_facts.NameClashes:
+    def name_clashes(self) -> list[container_facts.Clash]:
         """Names that unpack to one file (stored twice, equal once flattened, or equal but
         for case), or to different files with different tools."""
         return container_facts.name_clashes(self.members, self.files, self.layout, set(self.junk))

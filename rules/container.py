@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
 
 from mar_lint import container_facts as facts
-from mar_lint.archive import MANIFEST, Member, unsafe_path_reason
+from mar_lint.archive import MANIFEST
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
-from mar_lint.text import listed, plural
+from mar_lint.text import plural
 
 
 @rule(
@@ -63,23 +62,10 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
 
     Fix: rebuild the archive from the original files, or fetch it again.
     """
-    rebuild = "rebuild the archive from the original files"
-    risk = Consequence.UNCHECKED_RISK  # MMS 0.x's zipfile reads the directory and loads it
-    for problem in view.layout.stray if view.layout else ():
-        yield Problem(problem, hint=rebuild, consequence=risk)
-    for member in view.members:
-        placement = view.placement(member)
-        if placement and placement.problems:
-            yield Problem(
-                f"its headers disagree: {'; '.join(placement.problems)}",
-                member=member.name,
-                hint=rebuild,
-                consequence=None if placement.zipfile_fails else risk,
-            )
-    for member in view.files:
-        failure = view.read_failures.get(member.index)
-        if failure:
-            yield Problem(f"cannot be read: {failure}", member=member.name)
+    for reason in facts.disagreements(view.members, view.layout):
+        yield _problem(reason, hint="rebuild the archive from the original files")
+    for index, failure in view.read_failures.items():
+        yield Problem(f"cannot be read: {failure}", member=view.members[index].name)
 
 
 @rule(
@@ -108,13 +94,9 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
-        found = facts.unsupported(member)
-        if found:
-            yield Problem(
-                found.problem,
-                member=member.name,
-                consequence=Consequence.UNCHECKED_RISK if found.unpacked else None,
-            )
+        reason = facts.unsupported(member)
+        if reason:
+            yield _problem(reason)
 
 
 @rule(
@@ -147,63 +129,19 @@ def duplicate_member(view: ModelView) -> Iterator[Problem]:
     Repack: safe and unsafe: it drops the earlier copies of identical duplicates (safe); when
     the copies differ it keeps the last, the one MMS uses, only with `--unsafe-fixes`.
     """
-    clashes = view.name_clashes
-    for name in clashes.file_and_folder:
+    for clash in view.name_clashes:
+        severity, fix = Severity.WARNING if clash.warning else None, _drop_copies(clash)
         yield Problem(
-            f"{name!r} is both a file and a folder: unzip tools fail on one of them",
-            member=name,
-            hint="rename the file or the folder",
-        )
-    for named in clashes.tool_names:
-        yield Problem(
-            f"its Unicode Path extra field names it {named.unicode_name!r}: Info-ZIP unzip and "
-            f"7-Zip unpack it under that name, zipfile (MMS 0.x) as {named.header_name!r}",
-            member=named.member.name,
-            hint="rebuild the archive, so that every tool sees one name",
-        )
-    for name, copies in clashes.copies.items():
-        yield _duplicate_name(name, copies)
-    for basename, colliding in clashes.flattened.items():
-        yield _flattened_collision(basename, colliding)
-    for alike in clashes.look_alikes:
-        how = "Unicode normalisation" if alike.normalisation_only else "case"
-        where = "macOS" if alike.normalisation_only else "macOS and Windows"
-        yield Problem(
-            f"{', '.join(map(ascii, alike.names))} differ only in {how}: on {where} one "
-            "overwrites the other",
-            member=alike.names[-1],
-            severity=Severity.WARNING,
-            hint=f"give the files names that differ in more than {how}",
+            clash.message, member=clash.member, severity=severity, hint=clash.hint, fix=fix
         )
 
 
-def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
-    names = ", ".join(repr(m.name) for m in colliding)
-    return Problem(
-        f"{names} {'both' if len(colliding) == 2 else 'all'} become {basename!r} when MMS "
-        f"flattens the archive: the last, {colliding[-1].name!r}, overwrites the others",
-        member=colliding[-1].name,
-        severity=None if facts.contents_differ(colliding) else Severity.WARNING,
-        hint="give the files different names",
-    )
-
-
-def _duplicate_name(name: str, copies: list[Member]) -> Problem:
-    earlier = copies[:-1]
-    drop = tuple(RemoveMember(name, index=m.index) for m in earlier)
-    if facts.contents_differ(copies):
-        return Problem(
-            f"{name!r} is stored {len(copies)} times with different contents: MMS uses the "
-            "last copy, other tools may use the first",
-            member=name,
-            fix=Fix(f"keep only the last copy of {name!r}", drop, safe=False),
-        )
-    return Problem(
-        f"{name!r} is stored {len(copies)} times (identical copies): MMS uses the last",
-        member=name,
-        severity=Severity.WARNING,
-        fix=Fix(f"drop the earlier identical {plural(len(earlier), 'copy')} of {name!r}", drop),
-    )
+def _drop_copies(clash: facts.Clash) -> Fix | None:
+    """Identical copies go safely; of differing ones, keeping the last is a choice."""
+    drop = tuple(RemoveMember(clash.member, index=m.index) for m in clash.earlier)
+    identical = f"drop the earlier identical {plural(len(drop), 'copy')} of {clash.member!r}"
+    last = f"keep only the last copy of {clash.member!r}"
+    return Fix(identical if clash.warning else last, drop, clash.warning) if drop else None
 
 
 @rule(
@@ -229,24 +167,7 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
     otherwise remove it. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-ratio`,
     `max-member-bytes`, `max-total-bytes`) only for archives you trust.
     """
-    for member in view.files:
-        reason = view.size_limit_reason(member)
-        if reason:
-            yield Problem(reason, member=member.name)
-    total = sum(m.size for m in view.files)
-    if total > view.limits.max_total_bytes:
-        yield Problem(
-            f"the members declare {total:,} bytes in total, over the limit of "
-            f"{view.limits.max_total_bytes:,}"
-        )
-    if view.layout and view.layout.overlapping:
-        overlapping = [repr(view.members[i].name) for i in sorted(view.layout.overlapping)]
-        yield Problem(
-            f"{view.layout.later_overlaps} members overlap other members' compressed bytes "
-            f"({listed(overlapping, 5)}): a zip that reuses its data this way is built to "
-            f"inflate far beyond its size; mar-lint inflates none of these "
-            f"{len(overlapping)} members"
-        )
+    yield from map(_problem, facts.inflation_reasons(view))
 
 
 @rule(
@@ -271,18 +192,8 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     Fix: rebuild the archive from the model folder itself, with relative names only, and name
     files in MANIFEST.json by their plain file names.
     """
-    for member in view.members:
-        for message in facts.unsafe_name_reasons(member, view.placement(member)):
-            yield Problem(message, member=member.name)
-    for reference in view.references.values():
-        value = reference.value
-        reason = unsafe_path_reason(value) if isinstance(value, str) else None
-        if reason:
-            yield Problem(
-                f"Model.{reference.key} {value!r} {reason}",
-                member=view.root + MANIFEST,
-                location=reference.pointer,
-            )
+    manifest = view.root + MANIFEST
+    yield from map(_problem, facts.unsafe_paths(view, view.references.values(), manifest))
 
 
 @rule(
@@ -311,11 +222,8 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
     """
     if not view.root:
         return
-    renames = tuple(
-        RenameMember(m.name, m.name[len(view.root) :])
-        for m in view.members
-        if m.name.startswith(view.root) and m.name != view.root
-    )
+    inside = [m.name for m in view.members if m.name.startswith(view.root) and m.name != view.root]
+    renames = tuple(RenameMember(name, name[len(view.root) :]) for name in inside)
     yield Problem(
         f"every member is inside the folder {view.root!r}: the folder was zipped instead of "
         "its contents",
@@ -348,19 +256,11 @@ def junk_member(view: ModelView) -> Iterator[Problem]:
 
     Repack: safe: it removes them (never a file the manifest names).
     """
-    referenced = {m.index for r in view.references.values() for m in r.matches}
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for member in view.members:
-        junk = view.junk.get(member.index)
-        if junk and member.index not in referenced:
-            groups[junk.unit, junk.what].append(member.name)
-    for (unit, what), members in groups.items():
-        names = tuple(dict.fromkeys(members))
-        count = f" ({plural(len(names), 'member')})" if unit.endswith("/") else ""
+    for junk in facts.junk_units(view.members, view.junk, view.references.values()):
         yield Problem(
-            f"{unit!r}{count} is {what}, not part of the model",
-            member=unit,
-            fix=Fix(f"remove {unit!r}{count}", tuple(RemoveMember(n) for n in names)),
+            f"{junk.unit!r}{junk.counted} is {junk.what}, not part of the model",
+            member=junk.unit,
+            fix=Fix(f"remove {junk.unit!r}{junk.counted}", tuple(map(RemoveMember, junk.names))),
         )
 
 
@@ -390,18 +290,11 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
     if view.refused:
         yield Problem(view.refused)
         return
-    if view.too_deep_folder:
-        yield Problem(
-            f"folders nest deeper than {view.limits.max_folder_depth} levels (the limit): what "
-            "lies below was not listed or checked",
-            member=_cut(view.too_deep_folder),
-        )
-    for member in view.members:
-        reason = facts.limit_reason(member, view.limits)
-        if reason:
-            yield Problem(reason, member=_cut(member.name))
+    yield from map(_problem, facts.limit_reasons(view))
 
 
-def _cut(name: str, keep: int = 200) -> str:
-    """A name of thousands of bytes, cut for the report."""
-    return name[:keep] + ("..." if len(name) > keep else "")
+def _problem(reason: facts.Reason, hint: str | None = None) -> Problem:
+    risk = Consequence.UNCHECKED_RISK if reason.risk_only else None
+    return Problem(
+        reason.message, member=reason.member, location=reason.location, hint=hint, consequence=risk
+    )
