@@ -5,21 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from mar_lint import signatures as sig
 from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
 from mar_lint.model import ModelView, is_label, known_shape
 from mar_lint.registry import rule
-from mar_lint.signatures import is_dimension, shaped_entries, structure_problems
-
-MIME_TYPES = ("image/jpeg", "application/json")
-MIME_ALIASES = {
-    "image/jpg": "image/jpeg",
-    "image/pjpeg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "jpg": "image/jpeg",
-    "json": "application/json",
-    "text/json": "application/json",
-    "application/x-json": "application/json",
-}
 
 
 @rule(
@@ -57,13 +46,7 @@ def signature_invalid(view: ModelView) -> Iterator[Problem]:
     if document.error:
         yield Problem(f"signature cannot be read: {document.error}", member=member)
         return
-    signature = document.value
-    if not isinstance(signature, dict):
-        yield Problem(
-            f"the signature is a JSON {type(signature).__name__}, not an object", member=member
-        )
-        return
-    for message, location in structure_problems(signature):
+    for message, location in sig.structure_problems(document.value):
         yield Problem(message, member=member, location=location)
 
 
@@ -95,17 +78,15 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
     member = signature.member.name
     for key in ("input_type", "output_type"):
         value = signature.value.get(key)
-        if not isinstance(value, str) or value in MIME_TYPES:
+        if not isinstance(value, str) or value in sig.MIME_TYPES:
             continue
-        bare = value.split(";", 1)[0].strip().lower()
-        canonical = bare if bare in MIME_TYPES else MIME_ALIASES.get(bare)
-        fix = None
+        canonical, fix = sig.canonical_mime(value), None
         if canonical:
             fix = Fix(
                 f"set {key} to {canonical!r}", (SetJson(member, json_pointer(key), canonical),)
             )
         yield Problem(
-            f"`{key}` is {value!r}; MMS accepts only {' or '.join(MIME_TYPES)}",
+            f"`{key}` is {value!r}; MMS accepts only {' or '.join(sig.MIME_TYPES)}",
             member=member,
             location=json_pointer(key),
             fix=fix,
@@ -140,9 +121,9 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
         return
     member = signature.member.name
     for key in ("inputs", "outputs"):
-        for index, entry in shaped_entries(signature.value, key):
+        for index, entry in sig.shaped_entries(signature.value, key):
             shape = entry["data_shape"]
-            if not shape or not is_dimension(shape[0]) or shape[0] == 0:
+            if not shape or not sig.is_dimension(shape[0]) or shape[0] == 0:
                 continue
             location = json_pointer(key, index, "data_shape", 0)
             name = entry.get("data_name")
@@ -194,11 +175,7 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     if data_inputs is None or graph is None or signature is None or not isinstance(entries, list):
         return
     member = signature.member.name
-    named = [
-        (i, e["data_name"])
-        for i, e in enumerate(entries)
-        if isinstance(e, dict) and isinstance(e.get("data_name"), str)
-    ]
+    named = sig.named_entries(signature.value, "inputs")
     unfed = [name for name in data_inputs if name not in {n for _, n in named}]
     graph_arguments = graph.arguments
     strangers = [
@@ -286,7 +263,7 @@ def _output_problems(
 ) -> Iterator[Problem]:
     """One signature output against the graph output in its place."""
     declared = entry.get("data_shape")
-    if isinstance(declared, list) and not _shapes_agree(declared, inferred):
+    if isinstance(declared, list) and not sig.shapes_agree(declared, inferred):
         wanted = [0, *inferred[1:]]
         location = json_pointer("outputs", index, "data_shape")
         yield Problem(
@@ -313,14 +290,7 @@ def _drop_extra_outputs(member: str, entries: list[object], outputs: tuple[str, 
     outputs (in the graph's order) when each has one, else the first ones; a contract change."""
     if len(entries) <= len(outputs):
         return None
-    by_name = {
-        entry.get("data_name"): index
-        for index, entry in reversed(list(enumerate(entries)))
-        if isinstance(entry, dict)
-    }
-    named = [by_name.get(name, by_name.get(name.removesuffix("_output"))) for name in outputs]
-    found = [index for index in named if index is not None]
-    kept = found if len(set(found)) == len(outputs) else list(range(len(outputs)))
+    kept = sig.outputs_to_keep(entries, outputs)
     dropped = [index for index in range(len(entries)) if index not in kept]
     return Fix(
         f"drop outputs {', '.join(f'[{index}]' for index in dropped)}, which the graph does "
@@ -328,9 +298,3 @@ def _drop_extra_outputs(member: str, entries: list[object], outputs: tuple[str, 
         (SetJson(member, json_pointer("outputs"), [entries[index] for index in kept]),),
         safe=False,
     )
-
-
-def _shapes_agree(declared: list[object], inferred: tuple[int, ...]) -> bool:
-    if len(declared) != len(inferred):
-        return False
-    return all(i == 0 or d == 0 or d == n for i, (d, n) in enumerate(zip(declared, inferred)))
