@@ -298,13 +298,19 @@ class ModelView(ArchiveView):
     def checkpoint_params(self) -> str | None:
         """The base name of the weights file MMS 0.x loads, from the manifest's `Symbol`,
         `Parameters` and `Model-Name`; None when one of them is not a string."""
-        symbol, parameters, name = (
-            self.model_entry.get(key) for key in ("Symbol", "Parameters", "Model-Name")
-        )
-        if not (isinstance(symbol, str) and isinstance(parameters, str) and isinstance(name, str)):
+        symbol, parameters = (self.model_entry.get(key) for key in ("Symbol", "Parameters"))
+        if not (isinstance(symbol, str) and isinstance(parameters, str)):
             return None
         prefix = posixpath.basename(symbol[: -len("-symbol.json")])
-        return mms_checkpoint_params(prefix, parameters, name)
+        return self.loaded_params(prefix, parameters)
+
+    def loaded_params(self, symbol_prefix: str, params_name: str) -> str | None:
+        """The weights file MMS 0.x loads for a graph named `<symbol_prefix>-symbol.json` and
+        weights named `params_name`, with the manifest's `Model-Name`; None without one."""
+        model_name = self.model_entry.get("Model-Name")
+        if not isinstance(model_name, str):
+            return None
+        return mms_checkpoint_params(symbol_prefix, params_name, model_name)
 
     def model_file(self, key: str) -> Member | None:
         """The member that plays a part ("Signature", "Symbol", "Parameters", "Service"):

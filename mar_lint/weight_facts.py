@@ -5,10 +5,11 @@ auxiliary states the graph needs with the signature's input shapes (`ModelView.w
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mar_lint.params import MXNET_UNLOADABLE_DTYPES, ParamsIndex, Tensor, dtype_name
 from mar_lint.text import listed, plural
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
     from mar_lint.model import GraphAnalysis
 
 PREFIXES = ("arg", "aux")  # what `load_checkpoint` splits off: weights and auxiliary states
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+# MMS 0.1.5 and 0.2.0 call `set_params(..., allow_missing=True)` without `allow_extra`: an entry
+# the graph does not have stops the model (§1.8). 0.3.0 and later pass allow_extra=True.
+RELEASES_REFUSING_EXTRAS = ("0.1.5", "0.2.0")
+# `mxnet-model-export` (0.2+) refuses params without an epoch; `load_checkpoint` pads it to 4.
+PARAMS_NAME = re.compile(r"^(?P<prefix>[\w\-.]+)-(?P<epoch>\d+)\.params$")
+SYMBOL_SUFFIX = "-symbol.json"
 
 
 @dataclass(frozen=True)
@@ -26,6 +34,15 @@ class Misshaped:
     entry: str  # "arg:fc1_weight"
     saved: tuple[int, ...]
     needed: tuple[int, ...]
+
+
+class Cast(NamedTuple):
+    """Entries saved in another dtype than the graph declares: MXNet casts them on load."""
+
+    dtype: str  # as saved
+    wanted: str  # as the graph declares
+    entries: list[str]
+    lossless: bool  # float to float: the model serves the saved precision, not other values
 
 
 @dataclass(frozen=True)
@@ -99,14 +116,24 @@ class WeightFit:
         return found
 
     @property
-    def casts(self) -> dict[tuple[str, str], list[str]]:
-        """(saved dtype, declared dtype) -> the entries MXNet casts on load."""
+    def casts(self) -> list[Cast]:
+        """The entries MXNet casts on load, by saved and declared dtype."""
         found: dict[tuple[str, str], list[str]] = {}
         for prefix, name, tensor in self._pairs():
             wanted = self.declared_dtypes.get(name)
             if wanted and tensor.dtype != wanted:
                 found.setdefault((str(tensor.dtype), wanted), []).append(f"{prefix}:{name}")
-        return found
+        return [
+            Cast(dtype, wanted, entries, dtype in FLOAT_DTYPES and wanted in FLOAT_DTYPES)
+            for (dtype, wanted), entries in sorted(found.items())
+        ]
+
+
+def params_name(basename: str) -> tuple[str, int] | None:
+    """A weights file name's prefix and epoch (`resnet-0012.params`: ("resnet", 12)); None
+    when it is not named `<prefix>-<epoch>.params`."""
+    match = PARAMS_NAME.match(basename)
+    return (match["prefix"], int(match["epoch"])) if match else None
 
 
 def fit_weights(

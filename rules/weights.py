@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
+from mar_lint import weight_facts as facts
+from mar_lint.archive import Member
 from mar_lint.findings import (
     Consequence,
+    Edit,
     Fix,
     Problem,
     RenameMember,
@@ -14,20 +16,12 @@ from mar_lint.findings import (
     Severity,
     json_pointer,
 )
-from mar_lint.model import ModelView, mms_checkpoint_params
+from mar_lint.model import ModelView
 from mar_lint.params import ParamsError, ParamsIndex
 from mar_lint.registry import rule
 from mar_lint.text import listed, plural
-from mar_lint.weight_facts import WeightFit, load_problems
 
 MAX_ENTRY_PROBLEMS = 10  # per-entry findings (shape mismatches) before one summary
-FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
-# MMS 0.1.5 and 0.2.0 call `set_params(..., allow_missing=True)` without `allow_extra`: an entry
-# the graph does not have stops the model (§1.8). 0.3.0 and later pass allow_extra=True.
-RELEASES_REFUSING_EXTRAS = ("0.1.5", "0.2.0")
-# `mxnet-model-export` (0.2+) refuses params without an epoch; `load_checkpoint` pads it to 4.
-PARAMS_NAME = re.compile(r"^(?P<prefix>[\w\-.]+)-(?P<epoch>\d+)\.params$")
-SYMBOL_SUFFIX = "-symbol.json"
 
 
 @rule(
@@ -71,7 +65,7 @@ def params_invalid(view: ModelView) -> Iterator[Problem]:
     if not isinstance(index, ParamsIndex):
         return
     symbolic = view.model_entry.get("Model-Format") != "Gluon-Imperative"
-    for message in load_problems(index, symbolic):
+    for message in facts.load_problems(index, symbolic):
         yield Problem(message, member=member.name)
 
 
@@ -134,7 +128,7 @@ def params_mismatch(view: ModelView) -> Iterator[Problem]:
     yield from _extra_entries(view, fit)
 
 
-def _missing_entries(fit: WeightFit) -> Iterator[Problem]:
+def _missing_entries(fit: facts.WeightFit) -> Iterator[Problem]:
     weights = fit.missing_weights
     if weights:
         yield Problem(
@@ -161,7 +155,7 @@ def _missing_entries(fit: WeightFit) -> Iterator[Problem]:
         )
 
 
-def _entry_mismatches(fit: WeightFit) -> Iterator[Problem]:
+def _entry_mismatches(fit: facts.WeightFit) -> Iterator[Problem]:
     misshaped = fit.misshaped
     for wrong in misshaped[:MAX_ENTRY_PROBLEMS]:
         yield Problem(
@@ -177,8 +171,7 @@ def _entry_mismatches(fit: WeightFit) -> Iterator[Problem]:
             member=fit.member,
             consequence=Consequence.REFUSED,
         )
-    for (dtype, wanted), entries in sorted(fit.casts.items()):
-        lossless = dtype in FLOAT_DTYPES and wanted in FLOAT_DTYPES
+    for dtype, wanted, entries, lossless in fit.casts:
         yield Problem(
             f"{plural(len(entries), 'entry')} saved as {dtype} where the graph declares "
             f"{wanted} ({listed(entries)}): MXNet casts them on load, so the model serves "
@@ -188,12 +181,12 @@ def _entry_mismatches(fit: WeightFit) -> Iterator[Problem]:
         )
 
 
-def _extra_entries(view: ModelView, fit: WeightFit) -> Iterator[Problem]:
+def _extra_entries(view: ModelView, fit: facts.WeightFit) -> Iterator[Problem]:
     extra = fit.extra
     if not extra:
         return
     release = view.mms_release.release if view.mms_release else None
-    refused = release in RELEASES_REFUSING_EXTRAS
+    refused = release in facts.RELEASES_REFUSING_EXTRAS
     consequence = (
         f'MMS {release} refuses the model (allow_extra=False: "Find name ... that is not in '
         'the arguments")'
@@ -238,17 +231,17 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
     symbol, params = view.model_file("Symbol"), view.model_file("Parameters")
     if symbol is None or params is None:
         return
-    if not symbol.basename.endswith(SYMBOL_SUFFIX):
+    if not symbol.basename.endswith(facts.SYMBOL_SUFFIX):
         yield Problem(
-            f"the graph is not named <prefix>{SYMBOL_SUFFIX}: MMS strips the last 12 "
+            f"the graph is not named <prefix>{facts.SYMBOL_SUFFIX}: MMS strips the last 12 "
             "characters of its name to find the checkpoint",
             member=symbol.name,
         )
         return
-    prefix = symbol.basename[: -len(SYMBOL_SUFFIX)]
-    match = PARAMS_NAME.match(params.basename)
-    if match is None:
-        opened = _opened_params(view, prefix, params.basename)
+    prefix = symbol.basename[: -len(facts.SYMBOL_SUFFIX)]
+    opened = view.loaded_params(prefix, params.basename)  # None without a Model-Name: MAR102
+    named = facts.params_name(params.basename)
+    if named is None:
         loads = f"MMS will load {opened}, not {params.basename}: " if opened else ""
         yield Problem(
             f"{loads}the weights are not named <prefix>-<epoch>.params (like "
@@ -257,69 +250,46 @@ def file_naming(view: ModelView) -> Iterator[Problem]:
             fix=_rename_params(view, params.name, f"{prefix}-0000.params"),
         )
         return
-    yield from _epoch_problems(view, prefix, params.name, params.basename, match)
+    if opened is not None and opened != params.basename:
+        yield from _epoch_problem(view, prefix, params, opened, *named)
 
 
-def _epoch_problems(
-    view: ModelView, prefix: str, params: str, basename: str, match: re.Match[str]
+def _epoch_problem(
+    view: ModelView, prefix: str, params: Member, opened: str, params_prefix: str, epoch: int
 ) -> Iterator[Problem]:
-    epoch = int(match["epoch"])
     model_name = view.model_entry.get("Model-Name")
-    if not isinstance(model_name, str):
-        return  # without a Model-Name, MAR102 reports the manifest
-    opened = mms_checkpoint_params(prefix, basename, model_name)
-    if opened == basename:
-        return
-    if match["prefix"] != prefix:
+    if params_prefix != prefix:
         why = (
             f"MMS finds the weights by the graph's prefix {prefix!r} (and "
             "`mxnet-model-export` refuses a pair whose prefixes differ)"
         )
-        fix = _rename_params(view, params, f"{prefix}-{epoch:04d}.params")
+        fix = _rename_params(view, params.name, f"{prefix}-{epoch:04d}.params")
     elif model_name != prefix:
         why = f"`Model-Name` {model_name!r} is not the file prefix {prefix!r}"
-        fix = _rename_model(view, model_name, prefix)
+        summary = f"set Model-Name {model_name!r} to the file prefix {prefix!r}"
+        fix = _set_model(view, summary, "Model-Name", prefix)
     else:
         why = f"the epoch is not written with 4 digits ({prefix}-{epoch:04d}.params)"
-        fix = _rename_params(view, params, f"{prefix}-{epoch:04d}.params")
+        fix = _rename_params(view, params.name, f"{prefix}-{epoch:04d}.params")
     yield Problem(
-        f"MMS will load {opened}, not {basename}: {why}",
-        member=params,
-        fix=fix,
+        f"MMS will load {opened}, not {params.basename}: {why}", member=params.name, fix=fix
     )
-
-
-def _opened_params(view: ModelView, prefix: str, basename: str) -> str | None:
-    """The params file MMS loads for these files; None without a Model-Name."""
-    model_name = view.model_entry.get("Model-Name")
-    if not isinstance(model_name, str):
-        return None
-    return mms_checkpoint_params(prefix, basename, model_name)
 
 
 def _rename_params(view: ModelView, member: str, new_name: str) -> Fix | None:
     """Rename the weights and the manifest's reference to them, together."""
+    folder = member[: -len(member.rsplit("/", 1)[-1])]
+    rename = RenameMember(member, folder + new_name)
+    return _set_model(
+        view, f"rename {member} to {folder}{new_name}", "Parameters", new_name, rename
+    )
+
+
+def _set_model(view: ModelView, summary: str, key: str, value: str, *edits: Edit) -> Fix | None:
+    """Set `Model.<key>` after `edits`. Unsafe: Model-Name is also the model's URL path, and a
+    renamed file is another archive for whoever names it."""
     manifest = view.manifest.parsed
     if manifest is None or not view.model_entry:
         return None
-    folder = member[: -len(member.rsplit("/", 1)[-1])]
-    return Fix(
-        f"rename {member} to {folder}{new_name}",
-        (
-            RenameMember(member, folder + new_name),
-            SetJson(manifest.member.name, json_pointer("Model", "Parameters"), new_name),
-        ),
-        safe=False,
-    )
-
-
-def _rename_model(view: ModelView, model_name: str, prefix: str) -> Fix | None:
-    """Model-Name is also the model's URL path: changing it changes the API, hence unsafe."""
-    manifest = view.manifest.parsed
-    if manifest is None:
-        return None
-    return Fix(
-        f"set Model-Name {model_name!r} to the file prefix {prefix!r}",
-        (SetJson(manifest.member.name, json_pointer("Model", "Model-Name"), prefix),),
-        safe=False,
-    )
+    pointer = json_pointer("Model", key)
+    return Fix(summary, (*edits, SetJson(manifest.member.name, pointer, value)), safe=False)
