@@ -16,7 +16,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mar_lint.archive import PORTABLE_COMPRESSIONS, ArchiveView, Member, unsafe_path_reason
+from mar_lint.archive import (
+    MANIFEST,
+    PORTABLE_COMPRESSIONS,
+    ArchiveView,
+    Member,
+    unsafe_path_reason,
+)
 from mar_lint.text import listed, plural
 from mar_lint.zip_layout import Layout, Placement
 
@@ -154,11 +160,9 @@ def inflation_reasons(view: ArchiveView) -> Iterator[Reason]:
         )
 
 
-def unsafe_paths(
-    view: ArchiveView, references: Iterable[Reference], manifest: str
-) -> Iterator[Reason]:
+def unsafe_paths(view: ArchiveView, references: Iterable[Reference]) -> Iterator[Reason]:
     """Member names, names as stored (a NUL byte), Unicode Path extra field names and manifest
-    references (in `manifest`) that could land outside the model folder."""
+    references that could land outside the model folder."""
     for member in view.members:
         reason = unsafe_path_reason(member.name)
         if reason:
@@ -170,7 +174,7 @@ def unsafe_paths(
         reason = unsafe_path_reason(value) if isinstance(value, str) else None
         if reason:
             message = f"Model.{reference.key} {value!r} {reason}"
-            yield Reason(message, manifest, reference.pointer)
+            yield Reason(message, view.root + MANIFEST, reference.pointer)
 
 
 def _stored_name_reasons(member: Member, placement: Placement | None) -> Iterator[Reason]:

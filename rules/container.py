@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from mar_lint import container_facts as facts
-from mar_lint.archive import MANIFEST
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
@@ -192,8 +191,7 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     Fix: rebuild the archive from the model folder itself, with relative names only, and name
     files in MANIFEST.json by their plain file names.
     """
-    manifest = view.root + MANIFEST
-    yield from map(_problem, facts.unsafe_paths(view, view.references.values(), manifest))
+    yield from map(_problem, facts.unsafe_paths(view, view.references.values()))
 
 
 @rule(

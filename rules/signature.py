@@ -80,15 +80,13 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
         value = signature.value.get(key)
         if not isinstance(value, str) or value in sig.MIME_TYPES:
             continue
-        canonical, fix = sig.canonical_mime(value), None
-        if canonical:
-            fix = Fix(
-                f"set {key} to {canonical!r}", (SetJson(member, json_pointer(key), canonical),)
-            )
+        canonical, where = sig.canonical_mime(value), json_pointer(key)
+        edits = (SetJson(member, where, canonical),)
+        fix = Fix(f"set {key} to {canonical!r}", edits) if canonical else None
         yield Problem(
             f"`{key}` is {value!r}; MMS accepts only {' or '.join(sig.MIME_TYPES)}",
             member=member,
-            location=json_pointer(key),
+            location=where,
             fix=fix,
         )
 
@@ -177,23 +175,16 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     member = signature.member.name
     named = sig.named_entries(signature.value, "inputs")
     unfed = [name for name in data_inputs if name not in {n for _, n in named}]
-    graph_arguments = graph.arguments
-    strangers = [
-        (i, n)
-        for i, n in named
-        if n not in data_inputs and not (is_label(n) and n in graph_arguments)
-    ]
+    fed_label = {n for _, n in named if is_label(n) and n in graph.arguments}  # a CTC label
+    strangers = [(i, n) for i, n in named if n not in data_inputs and n not in fed_label]
     graph_list = ", ".join(data_inputs) or "none"
     for index, name in strangers:
         location = json_pointer("inputs", index, "data_name")
-        kind = "a weight, not a data input" if name in graph_arguments else "not an input"
+        kind = "a weight, not a data input" if name in graph.arguments else "not an input"
         fix = None
         if len(strangers) == 1 and len(unfed) == 1:
-            fix = Fix(
-                f"rename input {name!r} to {unfed[0]!r}",
-                (SetJson(member, location, unfed[0]),),
-                safe=False,
-            )
+            edits = (SetJson(member, location, unfed[0]),)
+            fix = Fix(f"rename input {name!r} to {unfed[0]!r}", edits, safe=False)
         yield Problem(
             f"signature input {name!r} is {kind} of the graph (its data inputs: {graph_list})",
             member=member,
