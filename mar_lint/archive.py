@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol, cast
+from typing import IO, Any, BinaryIO, Protocol, Self, cast
 
 from mar_lint.limits import READ_CHUNK, Limits
 from mar_lint.zip_layout import (
@@ -106,7 +106,7 @@ class ArchiveSource(Protocol):
     verify_crc: bool  # False: the integrity pass reads nothing that no rule needed
     failure: str | None  # why fetching stopped, once it has
 
-    def open(self) -> BinaryIO: ...
+    def open(self) -> RangeFile: ...
 
     def close(self) -> None:
         """Let go of what fetching kept (connections, cached bytes)."""
@@ -402,7 +402,9 @@ class ArchiveView:
 
     def open_file(self) -> BinaryIO:
         """A new binary handle of the whole archive file (local or remote)."""
-        return open(self.path, "rb") if self.source is None else self.source.open()
+        if self.source is None:
+            return open(self.path, "rb")
+        return cast(BinaryIO, self.source.open())  # a RangeFile reads, seeks and tells as one
 
     def _open_zip(self) -> None:
         with self.open_file() as handle:
@@ -508,7 +510,7 @@ class ArchiveView:
         if self.source is not None:
             self.source.close()
 
-    def __enter__(self) -> ArchiveView:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -31,7 +31,6 @@ _ENCRYPTED = 0x0001 | 0x0040  # traditional and strong encryption
 _DESCRIPTOR = 0x0008  # CRC and sizes follow the data
 _ZIP64_EXTRA = 0x0001
 _UNICODE_PATH_EXTRA = 0x7075
-_SHOWN_NAMES = 3
 
 
 @dataclass(frozen=True)

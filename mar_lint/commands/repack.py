@@ -40,6 +40,7 @@ from mar_lint.model import ModelView
 from mar_lint.remote import RemoteArchive
 from mar_lint.reporters import text_report
 from mar_lint.runner import Checker
+from mar_lint.text import plural
 
 MAX_PASSES = 3
 
@@ -238,10 +239,7 @@ def _repack_one(
         # the result until it is stable, so repacking the output again changes nothing.
         for _ in range(MAX_PASSES):
             written = _write(view, plan, target, in_place)
-            count = len(plan.applied)
-            click.echo(
-                f"{view.path} -> {target}: {count} {'fix' if count == 1 else 'fixes'} applied"
-            )
+            click.echo(f"{view.path} -> {target}: {plural(len(plan.applied), 'fix')} applied")
             _print_plan(plan, conflicts_only=True)
             view = views.enter_context(_output_view(target, view, written, checker))
             report = checker.check(target, open_view=view)
