@@ -101,27 +101,13 @@ def _local_sizes(fields: tuple, extra: bytes) -> tuple[int, int]:
     return csize, usize
 
 
-def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int) -> Placement:
-    start = info.header_offset
-    problems: list[str] = []
-    unicode_name = _unicode_name(info.extra, raw_name)
-    guess_end = start + _LOCAL.size + len(raw_name) + info.compress_size
-    if start < 0 or start + _LOCAL.size > size:
-        where = "before the start of the file" if start < 0 else "past the end of the file"
-        problems.append(f"its central directory entry puts its local header {where}")
-        return Placement(
-            max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
-        )
-    handle.seek(start)
-    header = handle.read(_LOCAL.size)
-    fields = _LOCAL.unpack(header)
-    if fields[0] != _LOCAL_SIGNATURE:
-        problems.append(f"there is no local header at offset {start:,}, where the directory says")
-        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
+def _header_problems(
+    fields: tuple, local_name: bytes, local_extra: bytes, raw_name: bytes, info: zipfile.ZipInfo
+) -> list[str]:
+    """What a local header (its unpacked `fields`, name and extra field) says otherwise than
+    the member's central directory entry."""
+    problems = []
     flags, method, crc = fields[2], fields[3], fields[6]
-    local_name = handle.read(fields[9])
-    local_extra = handle.read(fields[10])
-    data_start = data_offset(header, start)
     if local_name != raw_name:
         problems.append(f"its local header names it {local_name.decode('utf-8', 'replace')!r}")
     if method != info.compress_type:
@@ -146,6 +132,31 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
             f"(compressed/uncompressed), the directory CRC {info.CRC:08x} and "
             f"{info.compress_size:,}/{info.file_size:,}"
         )
+    return problems
+
+
+def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int) -> Placement:
+    start = info.header_offset
+    problems: list[str] = []
+    unicode_name = _unicode_name(info.extra, raw_name)
+    guess_end = start + _LOCAL.size + len(raw_name) + info.compress_size
+    if start < 0 or start + _LOCAL.size > size:
+        where = "before the start of the file" if start < 0 else "past the end of the file"
+        problems.append(f"its central directory entry puts its local header {where}")
+        return Placement(
+            max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
+        )
+    handle.seek(start)
+    header = handle.read(_LOCAL.size)
+    fields = _LOCAL.unpack(header)
+    if fields[0] != _LOCAL_SIGNATURE:
+        problems.append(f"there is no local header at offset {start:,}, where the directory says")
+        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
+    local_name = handle.read(fields[9])
+    local_extra = handle.read(fields[10])
+    data_start = data_offset(header, start)
+    problems.extend(_header_problems(fields, local_name, local_extra, raw_name, info))
+    uses_descriptor = bool((fields[2] | info.flag_bits) & _DESCRIPTOR)
     unicode_name = unicode_name or _unicode_name(local_extra, local_name)
     end = data_start + info.compress_size
     if uses_descriptor:
