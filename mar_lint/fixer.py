@@ -17,6 +17,7 @@ compressed bytes, atomic). Changed JSON members are serialised with the indentat
 original (its first indented line; 4 spaces for MANIFEST.json and 2 for other members when
 the original has none), keys in their original order, non-ASCII kept as UTF-8, and the
 original's final newline.
+
 With `--in-place` on a model folder, only the changed files are rewritten (each atomically),
 removed members are deleted and renamed ones moved.
 """
