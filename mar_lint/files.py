@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import IO
 
 TEMPORARY_PREFIX = ".mar-lint-"  # temporary files beside their target start so
+# Characters of the target's name in the temporary one: a 255-byte name must still fit.
+_NAME_SHOWN = 40
 
 
 def default_mode() -> int:
@@ -32,7 +34,7 @@ def atomic_write(target: Path, mode: int | None = None) -> Iterator[IO[bytes]]:
     handle = tempfile.NamedTemporaryFile(
         "w+b",
         dir=target.parent,
-        prefix=f"{TEMPORARY_PREFIX}{target.name}.",
+        prefix=f"{TEMPORARY_PREFIX}{target.name[:_NAME_SHOWN]}.",
         suffix=".tmp",
         delete=False,
     )

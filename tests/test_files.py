@@ -40,3 +40,10 @@ def test_an_error_leaves_the_old_file_and_no_temporary(tmp_path, error):
         raise error()
     assert os.listdir(tmp_path) == ["t"]
     assert (tmp_path / "t").read_bytes() == b"old"
+
+
+def test_the_longest_file_name_still_fits(tmp_path):
+    target = tmp_path / ("x" * 255)
+    with atomic_write(target) as out:
+        out.write(b"long")
+    assert target.read_bytes() == b"long"
