@@ -106,7 +106,7 @@ class ArchiveSource(Protocol):
     verify_crc: bool  # False: the integrity pass reads nothing that no rule needed
     failure: str | None  # why fetching stopped, once it has
 
-    def open(self) -> RangeFile: ...
+    def open(self) -> BinaryIO | RangeFile: ...
 
     def close(self) -> None:
         """Let go of what fetching kept (connections, cached bytes)."""
