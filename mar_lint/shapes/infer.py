@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from mar_lint.graph import merged_attrs
+from mar_lint.graph_structure import merged_attrs
 from mar_lint.shapes import op_registry, ops_nn, ops_tensor  # noqa: F401 - they fill the op table
 from mar_lint.shapes.attrs import AttrError, parse_tuple_text
 from mar_lint.shapes.core import (
