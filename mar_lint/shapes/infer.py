@@ -122,46 +122,46 @@ def _parse_cached(op: str, items: tuple[tuple[str, str], ...]) -> Any:
     return OPS[op].parse(dict(items))
 
 
+def _read_node(raw: Any) -> Node:
+    """One node as MXNet's loader reads it: its op resolved (or checked against MXNet's
+    registry when the engine does not model it) and its attributes parsed."""
+    if not isinstance(raw, dict):
+        raise GraphError("a node is not an object")
+    op_name = str(raw.get("op", "null"))
+    attrs = _node_attrs(raw)
+    name = str(raw.get("name", ""))
+    inputs = []
+    for entry in raw.get("inputs") or ():
+        if not isinstance(entry, list) or not 2 <= len(entry) <= 3:
+            raise GraphError(f"invalid input entry of node {name}")
+        inputs.append((int(entry[0]), int(entry[1])))
+    if op_name == "null":
+        return Node(name, None, op_name, attrs, None, inputs)
+    op = OPS.get(canonical_op(op_name))
+    node = Node(name, op, op_name, attrs, None, inputs)
+    if op is None:
+        from mar_lint.shapes import op_registry  # the registry loads only when needed
+
+        if not op_registry.is_known(op_name):
+            raise GraphError(
+                f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not registered"
+            )
+        return node
+    try:
+        node.params = _parsed(op.name, _op_params(attrs))
+    except (AttrError, ShapeError, ValueError, OverflowError) as exc:
+        raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
+    return node
+
+
 def read_graph(doc: Any) -> Graph:
     """The graph as MXNet 1.9.1 loads it: legacy op names resolved, attributes parsed, the
     auxiliary states pre-0.9 graphs did not store added, unreachable nodes dropped."""
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
         raise GraphError("not an MXNet graph")
-    raw_nodes = doc["nodes"]
     version = _version(doc)
-    nodes: list[Node] = []
-    unmodelled: list[str] = []
-    for raw in raw_nodes:
-        if not isinstance(raw, dict):
-            raise GraphError("a node is not an object")
-        op_name = str(raw.get("op", "null"))
-        attrs = _node_attrs(raw)
-        name = str(raw.get("name", ""))
-        inputs = []
-        for entry in raw.get("inputs") or ():
-            if not isinstance(entry, list) or not 2 <= len(entry) <= 3:
-                raise GraphError(f"invalid input entry of node {name}")
-            inputs.append((int(entry[0]), int(entry[1])))
-        if op_name == "null":
-            nodes.append(Node(name, None, op_name, attrs, None, inputs))
-            continue
-        op = OPS.get(canonical_op(op_name))
-        node = Node(name, op, op_name, attrs, None, inputs)
-        if op is None:
-            from mar_lint.shapes import op_registry  # the registry loads only when needed
-
-            if not op_registry.is_known(op_name):
-                raise GraphError(
-                    f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not "
-                    "registered"
-                )
-            unmodelled.append(op_name)
-        else:
-            try:
-                node.params = _parsed(op.name, _op_params(attrs))
-            except (AttrError, ShapeError, ValueError, OverflowError) as exc:
-                raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
-        nodes.append(node)
+    nodes = [_read_node(raw) for raw in doc["nodes"]]
+    unmodelled = [n.op_name for n in nodes if n.op is None and n.op_name != "null"]
     for node in nodes:
         for source, _ in node.inputs:
             if not 0 <= source < len(nodes):
