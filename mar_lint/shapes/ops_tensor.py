@@ -405,7 +405,7 @@ class ReshapeParams(NamedTuple):
 def infer_reshape(param: tuple[int, ...], dshape: tuple[int, ...], reverse: bool) -> list[int]:
     """InferReshapeShape: the special values 0, -1, -2, -3, -4 and `reverse`.
 
-    Longer than a screen on purpose: a line-for-line port of MXNet's one C++ function
+    Long because it is a line-for-line port of MXNet's one C++ function
     (src/operator/tensor/matrix_op-inl.h), kept whole so the two read side by side."""
     dims = list(dshape)
     spec = list(param)
