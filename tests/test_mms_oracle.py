@@ -193,20 +193,18 @@ CASES: list[Case] = [
     # -- published graphs, each with the service it needs -------------------------------
     *(graph_variant(f"real:{name}", name) for name in graph_names()),
     Case(
-        "real:mobilefacenet-duplicate-operators",
+        "real:gender-age-duplicate-operators",
         lambda folder, _: GraphArchive(
-            "mobilefacenet",
-            symbol=duplicate_names(
-                (FIXTURES / "graphs/mobilefacenet-symbol.json").read_bytes(), True
-            ),
-        ).write(folder / "mobilefacenet-duplicate-operators.model"),
+            "gender-age",
+            symbol=duplicate_names((FIXTURES / "graphs/gender-age-symbol.json").read_bytes(), True),
+        ).write(folder / "gender-age-duplicate-operators.model"),
     ),
     Case(
-        "real:lenet-duplicate-weights",
+        "real:mnist-mlp-duplicate-weights",
         lambda folder, _: GraphArchive(
-            "lenet",
-            symbol=duplicate_names((FIXTURES / "graphs/lenet-symbol.json").read_bytes(), False),
-        ).write(folder / "lenet-duplicate-weights.model"),
+            "mnist-mlp",
+            symbol=duplicate_names((FIXTURES / "graphs/mnist-mlp-symbol.json").read_bytes(), False),
+        ).write(folder / "mnist-mlp-duplicate-weights.model"),
     ),
     # -- committed samples ----------------------------------------------------------------
     *(

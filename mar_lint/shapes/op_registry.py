@@ -244,7 +244,8 @@ def _ascii_lower(ch: str) -> str:
 
 def _dmlc_strtof(text: str, single: bool) -> float:
     """dmlc::stof / dmlc::stod (strtonum.h ParseFloat with range checks); the whole string
-    must be used."""
+    must be used. Long because it is a port of one C++ parser, kept whole so the two read
+    side by side."""
     max_exp, max_sig, min_sig = (
         (38, _to_float32(3.402823466), _to_float32(1.175494351))
         if single
