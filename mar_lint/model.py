@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeGuard
 
 from packaging.version import Version
 
-from mar_lint import container_facts
-from mar_lint import graph as graph_structure
+from mar_lint import container_facts, graph_structure
 from mar_lint.archive import (
     MANIFEST,
     ArchiveSource,
