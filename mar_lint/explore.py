@@ -29,7 +29,7 @@ from mar_lint.archive import Member, MemberError, unsafe_path_reason
 from mar_lint.config import Settings
 from mar_lint.extract import ExtractResult
 from mar_lint.findings import Severity
-from mar_lint.graph import summarize_graph
+from mar_lint.graph_structure import summarize_graph
 from mar_lint.graphviz import format_shape
 from mar_lint.limits import MiB
 from mar_lint.model import LABELS_FILE, ModelView, is_label

@@ -24,11 +24,12 @@ import struct
 import typing
 from dataclasses import dataclass, replace
 
+from mar_lint.limits import READ_CHUNK
+
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
 _LIST_MAGIC = 0x112
 _V1_MAGIC, _V2_MAGIC, _V3_MAGIC = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-_CHUNK = 1 << 20  # largest single read: memory stays bounded whatever the file claims
 # Smallest conceivable record: a legacy "none" (one u32) of old writers. In mxnet 1.9.1 the
 # smallest loadable one is the 12-byte v2 "none" record, so 4 is a safe lower bound.
 _MIN_RECORD_BYTES = 4
@@ -134,7 +135,7 @@ class _Cursor:
     """
 
     def __init__(
-        self, stream: typing.BinaryIO, size: int | None, max_ndim: int, seeks: bool = False
+        self, stream: typing.IO[bytes], size: int | None, max_ndim: int, seeks: bool = False
     ) -> None:
         self.stream = stream
         self.size = size
@@ -163,11 +164,11 @@ class _Cursor:
             raise self._truncated(n, what, left)
 
     def read_upto(self, n: int) -> bytes:
-        """Up to `n` bytes (fewer only at EOF), fetched in chunks of at most `_CHUNK`."""
+        """Up to `n` bytes (fewer only at EOF), fetched in chunks of at most `READ_CHUNK`."""
         parts: list[bytes] = []
         got = 0
         while got < n:
-            part = self.stream.read(min(n - got, _CHUNK))
+            part = self.stream.read(min(n - got, READ_CHUNK))
             if not part:
                 break
             parts.append(part)
@@ -197,7 +198,7 @@ class _Cursor:
             return
         start, left = self.pos, n
         while left:
-            part = self.stream.read(min(left, _CHUNK))
+            part = self.stream.read(min(left, READ_CHUNK))
             if not part:
                 self.pos = start
                 raise self._truncated(n, what, n - left)
@@ -212,7 +213,7 @@ class _Cursor:
             self.pos += total
             return total
         total = 0
-        while part := self.stream.read(_CHUNK):
+        while part := self.stream.read(READ_CHUNK):
             total += len(part)
         self.pos += total
         return total
@@ -358,15 +359,7 @@ def _record(cur: _Cursor) -> Tensor:
 
     dev_type, dev_id, flag = cur.unpack("<iii", "device and dtype")
     dtype, itemsize = _dtype(cur, flag, "dtype")
-    aux = []
-    for i in range(n_aux):
-        (aux_flag,) = cur.unpack("<i", f"aux {i} dtype")
-        aux.append(
-            (
-                _dtype(cur, aux_flag, f"aux {i} dtype", aux=True)[1],
-                _read_shape(cur, f"aux {i} shape"),
-            )
-        )
+    aux = _read_aux(cur, n_aux)
     if storage_shape is not None and _product(storage_shape) == 0 and aux and aux[-1][1]:
         # As NDArray's constructor does: an empty storage shape is derived from the index aux
         # (row_sparse: idx count rows of shape[1:]; csr: the idx shape).
@@ -379,6 +372,20 @@ def _record(cur: _Cursor) -> Tensor:
     cur.skip(nbytes, "data")
     device = _DEVICES.get(dev_type, f"dev_type {dev_type}")
     return Tensor(None, version, storage, shape, dtype, device, dev_id, offset, nbytes)
+
+
+def _read_aux(cur: _Cursor, n_aux: int) -> list[tuple[int, tuple[int, ...]]]:
+    """A sparse record's auxiliary arrays (indices, pointers): (item size, shape) each."""
+    aux = []
+    for i in range(n_aux):
+        (aux_flag,) = cur.unpack("<i", f"aux {i} dtype")
+        aux.append(
+            (
+                _dtype(cur, aux_flag, f"aux {i} dtype", aux=True)[1],
+                _read_shape(cur, f"aux {i} shape"),
+            )
+        )
+    return aux
 
 
 def _read_names(cur: _Cursor, n_arrays: int, max_name_bytes: int) -> list[str]:
@@ -408,7 +415,7 @@ def _read_names(cur: _Cursor, n_arrays: int, max_name_bytes: int) -> list[str]:
 
 
 def read_params_index(
-    stream: typing.BinaryIO,
+    stream: typing.IO[bytes],
     size: int | None = None,
     *,
     max_tensors: int = 1_000_000,

@@ -15,10 +15,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from mar_lint.archive import RangeFile, SourceError
+from mar_lint.limits import READ_CHUNK
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://")
 ARCHIVE_SUFFIXES = (".model", ".mar")
@@ -37,7 +38,6 @@ _READ_AHEAD = 8 << 20
 # this much: headers of a run of small tensors then arrive in one request, not one each.
 _NEAR_FETCH = 64 << 10
 _CACHE_BYTES = 16 << 20  # fetched bytes kept for re-reads (headers read twice, members re-opened)
-_DOWNLOAD_CHUNK = 1 << 20
 
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
 _QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#'\"]*)\?[^\s#'\"]*", re.IGNORECASE)
@@ -157,15 +157,17 @@ class RemoteArchive:
     def __repr__(self) -> str:
         return f"RemoteArchive({self.url!r})"
 
-    def open(self) -> RemoteFile:
-        """A new seekable binary handle of the whole archive."""
+    def open(self) -> BinaryIO:
+        """A new seekable binary handle of the whole archive (a `RemoteFile`)."""
         if self.size is None:  # no size from the server: ranges cannot be asked for
             with self._lock:
                 self._download_whole("the server gives no size for the archive")
         elif not self._cache and self._local is None and self.failure is None:
             # The zip directory is read first, from the end; a small archive is then all here.
             self.fetch(max(self.size - 1, 0), self.size)
-        return RemoteFile(self)
+        # A raw (unbuffered) binary file: zipfile reads it as one; typeshed's BinaryIO does not
+        # cover io.RawIOBase, and a buffer in between would fetch bytes no reader asked for.
+        return cast(BinaryIO, RemoteFile(self))
 
     def close(self) -> None:
         with self._lock:
@@ -286,7 +288,7 @@ class RemoteArchive:
         try:
             with self._filesystem.open(self._path, "rb", block_size=0) as stream:
                 self.requests += 1
-                while chunk := stream.read(_DOWNLOAD_CHUNK):
+                while chunk := stream.read(READ_CHUNK):
                     self.moved += len(chunk)
                     if self.moved > self.options.max_transfer:
                         local.close()

@@ -6,34 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from mar_lint.findings import Consequence, Problem, Severity
-from mar_lint.model import LABELS_FILE, ModelView, known_shape
+from mar_lint.model import LABELS_FILE, ModelView
 from mar_lint.registry import rule
-from mar_lint.sandbox import MXNetUnavailable
 from mar_lint.text import listed
 
 # The stock `_postprocess` methods that answer with `self.labels[i]` for the top 5 classes,
 # asserting the labels were loaded (mms-loader.md, "vision service").
 LABELLING_POSTPROCESS = ("MXNetVisionService", "GluonVisionService")
-
-
-def class_count(view: ModelView) -> tuple[int, str] | None:
-    """How many classes the model's first output has, and where that number comes from: the
-    shape MXNet infers, else the signature."""
-    try:
-        graph = view.graph
-    except MXNetUnavailable:
-        graph = None
-    if graph is not None and graph.loaded and not graph.infer_error and graph.output_shapes:
-        shape = graph.output_shapes[0]
-        if known_shape(shape) and len(shape) >= 2:  # type: ignore[arg-type]
-            return shape[1], f"the graph's output {graph.outputs[0]} is {list(shape)}"  # type: ignore[index]
-    signature = view.signature.value if view.signature.ok else None
-    outputs = signature.get("outputs") if isinstance(signature, dict) else None
-    first = outputs[0] if isinstance(outputs, list) and outputs else None
-    shape = first.get("data_shape") if isinstance(first, dict) else None
-    if isinstance(shape, list) and len(shape) >= 2 and isinstance(shape[1], int) and shape[1] > 0:
-        return shape[1], f"the signature's output {first.get('data_name')!r} is {shape}"  # type: ignore[union-attr]
-    return None
 
 
 @rule(
@@ -44,15 +23,22 @@ def class_count(view: ModelView) -> tuple[int, str] | None:
     consequence=Consequence.WRONG_ANSWERS,
 )
 def labels_mismatch(view: ModelView) -> Iterator[Problem]:
-    """MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a blank line,
-    the last one too, is a label) and the stock vision services answer with `labels[i]` for
-    the top classes. With fewer labels than classes, a request whose top 5 reaches past the
-    end fails with an IndexError; with more, or shifted by a blank line, answers name the
-    wrong class. Blank and duplicate labels are warnings: two classes that answer with one
-    name.
+    """Why it matters: MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a
+    blank line, the last one too, is a label) and the stock vision services answer with
+    `labels[i]` for the top classes. With fewer labels than classes, a request whose top 5
+    reaches past the end fails with an IndexError; with more, or shifted by a blank line,
+    answers name the wrong class. Blank and duplicate labels are warnings: two classes that
+    answer with one name.
 
-    Fix: write exactly one label per output class, in class-index order, with no blank
-    lines, into `synset.txt` at the archive root.
+    Example: `cat -A synset.txt` for a graph whose output is (1, 2): three labels, the last
+    one blank:
+
+        cat$
+        dog$
+        $
+
+    Fix: write exactly one label per output class, in class-index order, with no blank lines,
+    into `synset.txt` at the archive root.
     """
     labels = view.labels
     if labels.too_large:
@@ -60,10 +46,10 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
         return
     if labels.member_name is None or labels.error:
         return  # MAR602 reports a missing file when it matters, MAR002 an unreadable one
-    counted = class_count(view)
-    if counted is not None and counted[0] != len(labels.labels):
+    classes = view.class_count
+    if classes is not None and classes.count != len(labels.labels):
         yield Problem(
-            f"{len(labels.labels)} labels for {counted[0]} classes ({counted[1]})",
+            f"{len(labels.labels)} labels for {classes.count} classes ({classes.source})",
             member=labels.member_name,
         )
     blank = [str(number) for number, label in enumerate(labels.labels, 1) if not label]
@@ -94,20 +80,25 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REQUESTS_FAIL,
 )
 def labels_missing(view: ModelView) -> Iterator[Problem]:
-    """The stock `_postprocess` of `MXNetVisionService` and `GluonVisionService` asserts the
-    labels MMS loads from `synset.txt`, so without that file every request fails ("Can't
-    find labels attribute. Did you put synset.txt file into model archive"). A class that
-    overrides `_postprocess` needs no labels (a method that only returns
+    """Why it matters: the stock `_postprocess` of `MXNetVisionService` and `GluonVisionService`
+    asserts the labels MMS loads from `synset.txt`, so without that file every request fails
+    ("Can't find labels attribute. Did you put synset.txt file into model archive"). A class
+    that overrides `_postprocess` needs no labels (a method that only returns
     `super()._postprocess(data)` runs the stock one).
+
+    Example: an archive without `synset.txt` whose service keeps the stock `_postprocess`:
+
+        class ResnetService(MXNetVisionService):
+            pass
 
     Fix: put `synset.txt` (one label per output class) at the archive root, or override
     `_postprocess`.
     """
-    selection = view.service_selection
-    provider = selection.provider("_postprocess") if selection else None
-    if view.labels.member_name is None and provider in LABELLING_POSTPROCESS:
+    service = view.service_class
+    provider = service.provider("_postprocess") if service else None
+    if service and view.labels.member_name is None and provider in LABELLING_POSTPROCESS:
         yield Problem(
-            f"{selection.chosen.name} inherits {provider}._postprocess, which answers with "  # type: ignore[union-attr]
+            f"{service.name} inherits {provider}._postprocess, which answers with "
             f"labels from {LABELS_FILE}, and the archive has none: every request fails",
-            member=view.service.member_name,  # type: ignore[union-attr]
+            member=service.member_name,
         )
