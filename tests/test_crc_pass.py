@@ -145,3 +145,24 @@ def test_rules_that_wait_for_the_pass_run_last_and_report_in_place(
     assert claims == [True]  # then the weights were read once, by the pass
     assert deferred.document == without.document
     assert [f["code"] for f in deferred.findings] == [f["code"] for f in without.findings]
+
+
+def test_no_pass_when_the_run_may_fork(small_members, claims, monkeypatch, tmp_path):
+    """Several paths under --jobs: worker processes are forked, so no thread is started
+    before; one path under --jobs is one archive, checked in this process, with the pass."""
+    started: list[Path] = []
+    init = crc_pass.CrcPass.__init__
+
+    def recording(self, path, workers=1):
+        started.append(path)
+        init(self, path, workers)
+
+    monkeypatch.setattr(crc_pass.CrcPass, "__init__", recording)
+    copy = tmp_path / "copy.model"
+    shutil.copy(DIGITS, copy)
+    forked = check(DIGITS, copy, args=("--jobs", "2"))
+    assert forked.exit_code == 0 and len(forked.document["archives"]) == 2
+    assert started == [] and claims == []
+    alone = check(DIGITS, args=("--jobs", "2"))
+    assert alone.document["archives"] == forked.document["archives"][:1]
+    assert started == [DIGITS] and claims == [True]
