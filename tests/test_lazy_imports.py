@@ -18,7 +18,7 @@ try:
     main(sys.argv[1:], standalone_mode=False)
 finally:
     heavy = ("rich", "jsonschema", "mar_lint.commands.explore", "mar_lint.commands.repack",
-             "mar_lint.fixer", "mar_lint.explore", "mxnet")
+             "mar_lint.fixer", "mar_lint.explore", "mar_lint.explore.render", "mxnet")
     sys.stderr.write("\\n@@" + json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
@@ -43,3 +43,15 @@ def test_json_check_without_graph_rules_needs_neither_rich_nor_mxnet(tmp_path):
     ignore = "MAR204,MAR205,MAR301,MAR302,MAR304,MAR601"
     modules = loaded(tmp_path, "check", "--format", "json", "--ignore", ignore, str(FIXTURE))
     assert modules == ["jsonschema"]  # the manifest schema is validated; nothing else loads
+
+
+def test_json_explore_never_imports_rich(tmp_path):
+    """`explore --format json` gathers the document and prints it: rendering for people
+    (rich, `mar_lint.explore.render`) is not loaded, the graph drawn or not."""
+    drawn = tmp_path / "net.dot"
+    for args in ((), ("--member", "MANIFEST.json"), ("--graph", str(drawn))):
+        modules = loaded(tmp_path, "explore", "--format", "json", *args, str(FIXTURE))
+        assert "rich" not in modules
+        assert "mar_lint.explore.render" not in modules
+        assert "mar_lint.commands.explore" in modules
+    assert drawn.is_file()
