@@ -96,12 +96,7 @@ def explore(
     """Show what is inside an archive or model folder (or an https://, http:// or s3://
     archive): members, manifest, signature, graph, weights, service outline, labels and the
     check summary."""
-    if (force or flatten) and extract_dir is None:
-        raise click.UsageError("--force and --flatten go with --extract DIR")
-    if graph_file is not None and graph_file.suffix.lower() not in GRAPH_SUFFIXES:
-        raise click.BadParameter(
-            f"use a {', '.join(GRAPH_SUFFIXES)} file name", param_hint="--graph"
-        )
+    _refuse_misuse(extract_dir, force or flatten, graph_file)
     registry = load_rules()
     settings = resolve_settings(registry, None, engine=engine, **remote)
     target = archive if isinstance(archive, Path) else _one_remote(archive, settings, verify_crc)
@@ -126,6 +121,16 @@ def explore(
     if as_json:
         sys.stdout.write(strict_dumps(actions.document) + "\n")
     sys.exit(actions.status)
+
+
+def _refuse_misuse(extract_dir: Path | None, extract_flags: bool, graph_file: Path | None) -> None:
+    """Usage errors (exit 2) that click's option types cannot see."""
+    if extract_flags and extract_dir is None:
+        raise click.UsageError("--force and --flatten go with --extract DIR")
+    if graph_file is not None and graph_file.suffix.lower() not in GRAPH_SUFFIXES:
+        raise click.BadParameter(
+            f"use a {', '.join(GRAPH_SUFFIXES)} file name", param_hint="--graph"
+        )
 
 
 def _screen() -> Screen:

@@ -123,6 +123,13 @@ def _table(columns: Sequence[str | Column], rows: Iterable[Sequence[Any]]) -> Ta
     return table
 
 
+def _unreadable(section: dict[str, Any], default_name: str) -> Text | None:
+    """What kept a section's member from being read, or None when it was read."""
+    if not section["error"]:
+        return None
+    return problem_text(f"{section['member'] or default_name}: {section['error']}")
+
+
 def _section(title: str, body: RenderableType) -> Panel:
     return Panel(body, title=Text(title, "bold"), title_align="left", expand=True)
 
@@ -171,8 +178,8 @@ def _member_line(row: dict[str, Any], name: str) -> Text:
 
 
 def render_manifest(section: dict[str, Any]) -> RenderableType:
-    if section["error"]:
-        return problem_text(f"{section['member'] or 'MANIFEST.json'}: {section['error']}")
+    if unreadable := _unreadable(section, "MANIFEST.json"):
+        return unreadable
     text = terminal_safe(json.dumps(section["value"], indent=2, ensure_ascii=False))
     body: list[RenderableType] = []
     if section["mms_release"]:
@@ -192,8 +199,8 @@ def _by_direction(section: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]
 
 
 def render_signature(section: dict[str, Any]) -> RenderableType:
-    if section["error"]:
-        return problem_text(f"{section['member'] or 'signature.json'}: {section['error']}")
+    if unreadable := _unreadable(section, "signature.json"):
+        return unreadable
     rows = (
         (
             Text(direction, "dim"),
@@ -267,8 +274,8 @@ def _params_summary(params: dict[str, Any]) -> Text:
 
 
 def render_service(section: dict[str, Any]) -> RenderableType:
-    if section["error"]:
-        return problem_text(f"{section['member'] or 'service'}: {section['error']}")
+    if unreadable := _unreadable(section, "service"):
+        return unreadable
     tree = Tree(Text(terminal_safe(section["member"]), "bold"))
     if section["docstring"]:
         tree.add(Text(terminal_safe(section["docstring"]), "italic"))
@@ -297,8 +304,8 @@ def render_service(section: dict[str, Any]) -> RenderableType:
 
 
 def render_labels(section: dict[str, Any]) -> RenderableType:
-    if section["error"]:
-        return problem_text(f"{section['member'] or LABELS_FILE}: {section['error']}")
+    if unreadable := _unreadable(section, LABELS_FILE):
+        return unreadable
     line = Text(f"{section['count']:,} labels: ", "bold")
     more = ", ..." if section["count"] > len(section["first"]) else ""
     line.append(terminal_safe(", ".join(section["first"])) + more)
