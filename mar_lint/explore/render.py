@@ -262,17 +262,6 @@ def _operator_histogram(operators: dict[str, int]) -> Table:
     return histogram
 
 
-def _params_summary(params: dict[str, Any]) -> Text:
-    if params["error"]:
-        return problem_text(f"weights {params['member'] or ''}: {params['error']}")
-    line = Text(f"weights: {params['tensors']:,} tensors, {params['elements']:,} parameters, ")
-    line.append(_size(params["bytes"]))
-    by_dtype = ", ".join(f"{dtype} {_size(n)}" for dtype, n in params["bytes_by_dtype"].items())
-    if by_dtype:
-        line.append(f" ({by_dtype})", "dim")
-    return line
-
-
 def render_service(section: dict[str, Any]) -> RenderableType:
     if unreadable := _unreadable(section, "service"):
         return unreadable
@@ -393,6 +382,17 @@ def _tensor_table(content: dict[str, Any]) -> RenderableType:
     if content["error"]:
         parts.insert(0, problem_text(content["error"]))
     return Group(*parts)
+
+
+def _params_summary(params: dict[str, Any]) -> Text:
+    if params["error"]:
+        return problem_text(f"weights {params['member'] or ''}: {params['error']}")
+    line = Text(f"weights: {params['tensors']:,} tensors, {params['elements']:,} parameters, ")
+    line.append(_size(params["bytes"]))
+    by_dtype = ", ".join(f"{dtype} {_size(n)}" for dtype, n in params["bytes_by_dtype"].items())
+    if by_dtype:
+        line.append(f" ({by_dtype})", "dim")
+    return line
 
 
 def hex_view(data: bytes) -> str:
