@@ -238,7 +238,7 @@ class _FileReader:
     def limits(self, key: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.error(key, "must be a table, like [limits] max-members = 20000")
-        chosen = {}
+        chosen: dict[str, Any] = {}  # each value checked against its field's type above
         for name, number in value.items():
             where = f"{key}.{name}"
             limit = LIMIT_FIELDS.get(name)

@@ -56,13 +56,13 @@ def memory_backstop(limit: int) -> Iterator[None]:
         yield
         return
     try:
-        previous = resource.getrlimit(resource.RLIMIT_AS)
-        hard = previous[1]
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        previous: tuple[int, int] | None = (soft, hard)  # None: nothing to restore
         # On top of what the process already maps: mar-lint run inside a bigger process (a
         # test session, a notebook) must still start threads and import lazily.
         wanted = limit + _address_space_in_use()
         wanted = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
-        if previous[0] != resource.RLIM_INFINITY and previous[0] <= wanted:
+        if soft != resource.RLIM_INFINITY and soft <= wanted:
             previous = None  # already as strict: leave it
         else:
             resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))

@@ -24,6 +24,7 @@ from packaging.version import Version
 from mar_lint import graph as graph_structure
 from mar_lint.archive import (
     MANIFEST,
+    ArchiveSource,
     ArchiveView,
     JsonDocument,
     Member,
@@ -147,7 +148,7 @@ def known_shape(shape: tuple[int, ...] | None) -> bool:
 
 
 class ModelView(ArchiveView):
-    def __init__(self, path: Path, settings: Settings, sandbox: Sandbox) -> None:
+    def __init__(self, path: Path | ArchiveSource, settings: Settings, sandbox: Sandbox) -> None:
         super().__init__(path, settings.limits)
         self.settings = settings
         self.sandbox = sandbox

@@ -358,15 +358,7 @@ def _record(cur: _Cursor) -> Tensor:
 
     dev_type, dev_id, flag = cur.unpack("<iii", "device and dtype")
     dtype, itemsize = _dtype(cur, flag, "dtype")
-    aux = []
-    for i in range(n_aux):
-        (aux_flag,) = cur.unpack("<i", f"aux {i} dtype")
-        aux.append(
-            (
-                _dtype(cur, aux_flag, f"aux {i} dtype", aux=True)[1],
-                _read_shape(cur, f"aux {i} shape"),
-            )
-        )
+    aux = _read_aux(cur, n_aux)
     if storage_shape is not None and _product(storage_shape) == 0 and aux and aux[-1][1]:
         # As NDArray's constructor does: an empty storage shape is derived from the index aux
         # (row_sparse: idx count rows of shape[1:]; csr: the idx shape).
@@ -379,6 +371,20 @@ def _record(cur: _Cursor) -> Tensor:
     cur.skip(nbytes, "data")
     device = _DEVICES.get(dev_type, f"dev_type {dev_type}")
     return Tensor(None, version, storage, shape, dtype, device, dev_id, offset, nbytes)
+
+
+def _read_aux(cur: _Cursor, n_aux: int) -> list[tuple[int, tuple[int, ...]]]:
+    """A sparse record's auxiliary arrays (indices, pointers): (item size, shape) each."""
+    aux = []
+    for i in range(n_aux):
+        (aux_flag,) = cur.unpack("<i", f"aux {i} dtype")
+        aux.append(
+            (
+                _dtype(cur, aux_flag, f"aux {i} dtype", aux=True)[1],
+                _read_shape(cur, f"aux {i} shape"),
+            )
+        )
+    return aux
 
 
 def _read_names(cur: _Cursor, n_arrays: int, max_name_bytes: int) -> list[str]:

@@ -120,9 +120,13 @@ ENGINE_RULES = (
         "rule-crashed",
         Severity.ERROR,
         "a rule raised an exception; the other rules still ran",
-        "A rule failed with an unexpected exception on this archive. This is a bug in the\n"
-        "rule (or the plugin that provides it), not necessarily in the archive: report it\n"
-        "with the archive if you can share it. The other rules ran and their findings stand.\n\n"
+        "Why it matters: a rule failed with an unexpected exception on this archive. This is\n"
+        "a bug in the rule (or the plugin that provides it), not necessarily in the archive:\n"
+        "report it with the archive if you can share it. The other rules ran and their\n"
+        "findings stand.\n\n"
+        "Example: a plugin rule that assumed every manifest has a `Model` object:\n\n"
+        "    rule ACME101 (model-name-case) from acme (acme_mar_rules) raised KeyError:\n"
+        "    'Model' (at acme_mar_rules.py:27)\n\n"
         "Fix: upgrade mar-lint or the plugin named in the message; until then, leave the rule\n"
         "out with `--ignore CODE`.",
         None,
@@ -132,12 +136,16 @@ ENGINE_RULES = (
         "mxnet-unavailable",
         Severity.INFO,
         "rules that need MXNet were skipped because mxnet cannot be imported",
-        "The graph rules need the graph's inferred shapes. mar-lint's own engine infers them\n"
+        "Why it matters: the graph rules need the graph's inferred shapes.\n"
+        "mar-lint's own engine infers them\n"
         "as MXNet 1.9.1 does, without MXNet; MXNet itself is needed only when `--engine mxnet`\n"
         '(or `engine = "mxnet"` in the configuration) asks for it, or when the graph uses an\n'
         "operator the engine does not model (a plugin op such as WarpCTC, a `Custom` op). If\n"
         "mxnet cannot be imported then, the rules that need it are skipped, and this finding\n"
         "lists them (and the operators) so a clean run is never mistaken for a pass.\n\n"
+        "Example: `mar-lint check --engine mxnet model.model` where mxnet is not installed:\n\n"
+        "    skipped MAR204, MAR205, MAR301, MAR302, MAR304: mxnet cannot be imported: No\n"
+        "    module named 'mxnet'\n\n"
         "Fix: install the extra, `pip install 'mar-lint[mxnet]'` (mxnet 1.9.1 with numpy<1.24,\n"
         "on Python 3.11 or older), or drop `--engine mxnet`.",
         None,
@@ -147,8 +155,12 @@ ENGINE_RULES = (
         "plugin-failed",
         Severity.ERROR,
         "a rule plugin could not be loaded; the other rules still ran",
-        "An entry point in the `mar_lint.rules` group failed to import or does not provide\n"
-        "valid rules. The built-in rules and the other plugins still ran.\n\n"
+        "Why it matters: an entry point in the `mar_lint.rules` group failed to import or\n"
+        "does not provide valid rules, so its rules did not run. The built-in rules and the\n"
+        "other plugins still ran.\n\n"
+        "Example: a plugin's entry point naming a module that is not installed:\n\n"
+        "    plugin acme (acme_mar_rules): ModuleNotFoundError: No module named\n"
+        "    'acme_mar_rules'\n\n"
         "Fix: reinstall or upgrade the plugin named in the message, or uninstall it.",
         None,
     ),
@@ -157,11 +169,15 @@ ENGINE_RULES = (
         "out-of-memory",
         Severity.ERROR,
         "mar-lint ran out of memory on the archive; its checks stopped there",
-        "mar-lint runs under an address-space limit (the `memory` limit, 2 GiB by default), a\n"
+        "Why it matters: mar-lint runs under an address-space limit\n"
+        "(the `memory` limit, 2 GiB by default), a\n"
         "backstop behind every size cap: an archive that still makes it allocate that much is\n"
         "hostile or far beyond what a model needs. The checks of that archive stopped; the\n"
         "findings made before stand, and the run went on to the next archive. The archive is\n"
         "never reported clean.\n\n"
+        "Example: the finding, on an archive built to exhaust memory:\n\n"
+        "    mar-lint ran out of memory on this archive (its limit: 2,048 MiB, the `memory`\n"
+        "    limit): its checks stopped there; the other findings stand\n\n"
         "Fix: find what is oversized in the archive (`mar-lint explore`); raise\n"
         "`[limits] memory` only for archives you trust.",
         None,
@@ -171,11 +187,15 @@ ENGINE_RULES = (
         "remote-unverified",
         Severity.INFO,
         "a remote archive was checked without reading every byte; the finding says what",
-        "A remote check reads only what the rules need (the zip directory, the JSON members,\n"
+        "Why it matters: a remote check reads only what the rules need\n"
+        "(the zip directory, the JSON members,\n"
         "the service file, the params headers), so a 550 MB archive costs well under 1 MB.\n"
         "The CRC-32 of the members no rule read, and the weights between the params headers,\n"
         "were not verified: damage there goes unseen. The finding also says when a server\n"
         "ignored range requests and the archive was downloaded whole.\n\n"
+        "Example: `mar-lint check https://models.example.com/resnet-18.model`:\n\n"
+        "    the CRC-32 of 2 of 6 members (46,839,420 bytes) was not verified; the weights\n"
+        "    were read from header to header, their payloads skipped\n\n"
         "Fix: nothing, if that is enough; `--verify-crc` reads every byte once.",
         None,
     ),
@@ -184,10 +204,14 @@ ENGINE_RULES = (
         "remote-read-failed",
         Severity.ERROR,
         "reading a remote archive stopped: transfer limit, timeout, server error or truncation",
-        "The archive could not be read to the end of what the rules need: the --max-transfer\n"
+        "Why it matters: the archive could not be read to the end of what the rules need:\n"
+        "the --max-transfer\n"
         "limit was reached (a hostile or huge archive), the server stopped answering within\n"
         "--timeout, answered with an error, or cut a response short. The rules that needed the\n"
         "missing bytes could not run, so the archive is not known to be good.\n\n"
+        "Example: an archive whose members lie past the transfer limit:\n\n"
+        "    reading stopped: the --max-transfer limit of 64.0 MiB was reached (moved 63.9 MiB;\n"
+        "    the next read needs 1.0 MiB more)\n\n"
         "Fix: raise `--max-transfer` or `--timeout` if the archive is large or the link slow;\n"
         "otherwise fix the server or check a local copy.",
         None,

@@ -15,7 +15,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from mar_lint.archive import RangeFile, SourceError
@@ -157,15 +157,17 @@ class RemoteArchive:
     def __repr__(self) -> str:
         return f"RemoteArchive({self.url!r})"
 
-    def open(self) -> RemoteFile:
-        """A new seekable binary handle of the whole archive."""
+    def open(self) -> BinaryIO:
+        """A new seekable binary handle of the whole archive (a `RemoteFile`)."""
         if self.size is None:  # no size from the server: ranges cannot be asked for
             with self._lock:
                 self._download_whole("the server gives no size for the archive")
         elif not self._cache and self._local is None and self.failure is None:
             # The zip directory is read first, from the end; a small archive is then all here.
             self.fetch(max(self.size - 1, 0), self.size)
-        return RemoteFile(self)
+        # A raw (unbuffered) binary file: zipfile reads it as one; typeshed's BinaryIO does not
+        # cover io.RawIOBase, and a buffer in between would fetch bytes no reader asked for.
+        return cast(BinaryIO, RemoteFile(self))
 
     def close(self) -> None:
         with self._lock:

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from mar_lint.findings import json_pointer
 
@@ -295,7 +295,8 @@ def validate_with_schema(instance: Any, schema: Any) -> dict[str, Any]:
     return {"errors": errors}
 
 
-TASKS = {
+# Each task takes its request's payload as keyword arguments and answers a JSON-able value.
+TASKS: dict[str, Callable[..., Any]] = {
     "graph": analyse_graph,
     "internals": analyse_internals,
     "schema": validate_with_schema,

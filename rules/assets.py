@@ -44,15 +44,22 @@ def class_count(view: ModelView) -> tuple[int, str] | None:
     consequence=Consequence.WRONG_ANSWERS,
 )
 def labels_mismatch(view: ModelView) -> Iterator[Problem]:
-    """MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a blank line,
-    the last one too, is a label) and the stock vision services answer with `labels[i]` for
-    the top classes. With fewer labels than classes, a request whose top 5 reaches past the
-    end fails with an IndexError; with more, or shifted by a blank line, answers name the
-    wrong class. Blank and duplicate labels are warnings: two classes that answer with one
-    name.
+    """Why it matters: MMS reads `synset.txt` as `[line.strip() for line in readlines()]` (a
+    blank line, the last one too, is a label) and the stock vision services answer with
+    `labels[i]` for the top classes. With fewer labels than classes, a request whose top 5
+    reaches past the end fails with an IndexError; with more, or shifted by a blank line,
+    answers name the wrong class. Blank and duplicate labels are warnings: two classes that
+    answer with one name.
 
-    Fix: write exactly one label per output class, in class-index order, with no blank
-    lines, into `synset.txt` at the archive root.
+    Example: `cat -A synset.txt` for a graph whose output is (1, 2): three labels, the last
+    one blank:
+
+        cat$
+        dog$
+        $
+
+    Fix: write exactly one label per output class, in class-index order, with no blank lines,
+    into `synset.txt` at the archive root.
     """
     labels = view.labels
     if labels.too_large:
@@ -94,11 +101,16 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REQUESTS_FAIL,
 )
 def labels_missing(view: ModelView) -> Iterator[Problem]:
-    """The stock `_postprocess` of `MXNetVisionService` and `GluonVisionService` asserts the
-    labels MMS loads from `synset.txt`, so without that file every request fails ("Can't
-    find labels attribute. Did you put synset.txt file into model archive"). A class that
-    overrides `_postprocess` needs no labels (a method that only returns
+    """Why it matters: the stock `_postprocess` of `MXNetVisionService` and `GluonVisionService`
+    asserts the labels MMS loads from `synset.txt`, so without that file every request fails
+    ("Can't find labels attribute. Did you put synset.txt file into model archive"). A class
+    that overrides `_postprocess` needs no labels (a method that only returns
     `super()._postprocess(data)` runs the stock one).
+
+    Example: an archive without `synset.txt` whose service keeps the stock `_postprocess`:
+
+        class ResnetService(MXNetVisionService):
+            pass
 
     Fix: put `synset.txt` (one label per output class) at the archive root, or override
     `_postprocess`.

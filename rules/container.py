@@ -50,12 +50,17 @@ JUNK_FILES = {
     consequence=Consequence.REFUSED,
 )
 def archive_unreadable(view: ModelView) -> Iterator[Problem]:
-    """MMS unzips the archive before anything else; when that fails the model never loads, and
-    the server's message ("Failed to open model file") does not say why.
-
+    """Why it matters: MMS unzips the archive before anything else; when that fails the model
+    never loads, and the server's message ("Failed to open model file") does not say why.
     Common causes: a Git LFS pointer committed instead of the archive (run `git lfs pull`), an
     interrupted download or copy (a truncated zip), a web page saved under the archive's name,
     or a `.tar.gz` renamed to `.model`.
+
+    Example: `resnet-18.model` is 133 bytes, a Git LFS pointer:
+
+        version https://git-lfs.github.com/spec/v1
+        oid sha256:4d0f6c8b3e1f4a2d9c7b5e3a1f0d8c6b4a2e0f9d7c5b3a1e8f6d4c2b0a9e7f5d
+        size 46839420
 
     Fix: rebuild the archive with `mxnet-model-export`, or fetch the real file again.
     """
@@ -71,14 +76,18 @@ def archive_unreadable(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def member_corrupt(view: ModelView) -> Iterator[Problem]:
-    """Every member is read once, to its end, and checked against the size and CRC-32 the zip
-    declares. A member that fails was damaged after it was zipped (a bad copy, a truncated
-    upload, a disk error, or tampering): MMS either fails to unpack the archive ("Failed to
-    open model file") or, for a stored member whose CRC nobody checks, serves wrong weights.
-    A local header or data descriptor that disagrees with the central directory, or bytes
-    no entry accounts for (another archive prepended), make a different archive for tools
-    that stream the local headers (java.util.zip, which MMS 1.x uses): mar-lint reads no
-    such member.
+    """Why it matters: every member is read once, to its end, and checked against the size and
+    CRC-32 the zip declares. A member that fails was damaged after it was zipped (a bad copy,
+    a truncated upload, a disk error, or tampering): MMS either fails to unpack the archive
+    ("Failed to open model file") or, for a stored member whose CRC nobody checks, serves wrong
+    weights. A local header or data descriptor that disagrees with the central directory, or
+    bytes no entry accounts for (another archive prepended), make a different archive for tools
+    that stream the local headers (java.util.zip, which MMS 1.x uses): mar-lint reads no such
+    member.
+
+    Example: `unzip -t` on an archive whose weights were damaged in transit:
+
+        testing: resnet-18-0000.params   bad CRC 5e2b1f0a  (should be 9c1d33e7)
 
     Fix: rebuild the archive from the original files, or fetch it again.
     """
@@ -112,14 +121,19 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def unsupported_member(view: ModelView) -> Iterator[Problem]:
-    """MMS unpacks every member as a plain file. A symbolic link in the archive either breaks
-    the unpack or, where links are restored, points the server at a file outside the model
+    """Why it matters: MMS unpacks every member as a plain file. A symbolic link either breaks the
+    unpack or, where links are restored, points the server at a file outside the model
     (`/etc/passwd`, a credentials file); a named pipe or device blocks or never ends. MMS has
-    no password to decrypt an encrypted member, and only stored and deflated members can be
-    unpacked by every MMS release: MMS 0.x on Python 3 unpacks bzip2 and LZMA too, but on
-    Python 2 (its zipfile) and MMS 1.x (java.util.zip) know no other method. mar-lint reads
-    none of these members, so nothing else is checked in them. MMS writes each member under its file name, so a name over 255 bytes fails
-    the unpack ("File name too long" on Linux and macOS file systems).
+    no password for an encrypted member, and only stored and deflated members unpack in every
+    MMS release: MMS 0.x on Python 3 unpacks bzip2 and LZMA too, but on Python 2 (its zipfile)
+    and MMS 1.x (java.util.zip) know no other method. mar-lint reads none of these members, so
+    nothing else is checked in them. MMS writes each member under its file name, so a name
+    over 255 bytes fails the unpack ("File name too long" on Linux and macOS file systems).
+
+    Example: `zip --symlinks` stored a link, and `zip -e` an encrypted member:
+
+        synset.txt -> /etc/passwd        (a symbolic link)
+        resnet-18-0000.params            (encrypted)
 
     Fix: zip the real files (`zip` without `--symlinks` and without `-e`; `mxnet-model-export`
     does this), with the default compression.
@@ -166,18 +180,27 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def duplicate_member(view: ModelView) -> Iterator[Problem]:
-    """A zip can hold one name twice (re-exporting from a folder that still holds an old
-    MANIFEST.json does it). MMS uses the last copy, `unzip` stops to ask which to keep, and
-    other tools take the first. MMS 0.x also flattens the archive when it unpacks it (§1.7):
-    `a/labels.txt` and `b/labels.txt` both become `labels.txt`, and the last one silently
-    wins. Names that differ only in case overwrite each other on macOS and Windows, and
-    names that differ only in Unicode normalisation (`café` composed or decomposed) on
-    macOS. A name that is both a file and a folder, or a Unicode Path extra field naming
-    the file otherwise (Info-ZIP unzip and 7-Zip use it, zipfile does not), unpack as
-    different files with different tools.
+    """Why it matters: a zip can hold one name twice (re-exporting from a folder that still holds
+    an old MANIFEST.json does it). MMS uses the last copy, `unzip` stops to ask which to keep,
+    and other tools take the first. MMS 0.x also flattens the archive when it unpacks it
+    (§1.7): `a/labels.txt` and `b/labels.txt` both become `labels.txt`, and the last one
+    silently wins. Names that differ only in case overwrite each other on macOS and Windows,
+    and names that differ only in Unicode normalisation (`café` composed or decomposed) on
+    macOS. A name that is both a file and a folder, or a Unicode Path extra field naming the
+    file otherwise (Info-ZIP unzip and 7-Zip use it, zipfile does not), unpack as different
+    files with different tools.
 
-    Fix: keep one copy of each file; `mar-lint repack` drops the earlier copies of identical
-    duplicates. Give files in different folders different names.
+    Example: a zip listing with one name twice and two names MMS flattens to one:
+
+        MANIFEST.json        (the old export's)
+        MANIFEST.json        (the new one: MMS uses this copy)
+        a/labels.txt
+        b/labels.txt         (MMS unpacks both as labels.txt; this one wins)
+
+    Fix: keep one copy of each file, and give files in different folders different names.
+
+    Repack: safe and unsafe: it drops the earlier copies of identical duplicates (safe); when
+    the copies differ it keeps the last, the one MMS uses, only with `--unsafe-fixes`.
     """
     yield from _ambiguous_names(view)
     copies: dict[str, list[Member]] = defaultdict(list)
@@ -288,11 +311,16 @@ def _duplicate_name(name: str, copies: list[Member]) -> Problem:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def compression_bomb(view: ModelView) -> Iterator[Problem]:
-    """MMS unpacks the whole archive to disk before it loads anything. A member that inflates
-    a thousand times or to gigabytes (a "zip bomb"), or members that share the same
-    compressed bytes (overlapping entries, the trick behind non-recursive zip bombs), fill
-    the server's disk or memory. mar-lint judges members by what the zip directory declares
-    and never inflates them past their declared size.
+    """Why it matters: MMS unpacks the whole archive to disk before it loads anything, and nothing
+    limits sizes. A member that inflates a thousand times or to gigabytes (a "zip bomb"), or
+    members that share the same compressed bytes (overlapping entries, the trick behind
+    non-recursive zip bombs), fill the server's disk or memory. mar-lint judges members by what
+    the zip directory declares and never inflates them past their declared size.
+
+    Example: `unzip -v` on a 9 MB archive with a member of 9 GB:
+
+         Length   Method    Size  Cmpr  Name
+        9000000000  Defl:X  8736829  100%  padding.bin
 
     Fix: if the member is real, store it without the extreme padding that compresses so well;
     otherwise remove it. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-ratio`,
@@ -327,13 +355,19 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def unsafe_path(view: ModelView) -> Iterator[Problem]:
-    """Member names and manifest references must stay inside the model folder. MMS 1.x
-    unzips without checking (`ZipUtils.unzip`): a member named `../../etc/cron.d/x` or
-    `/etc/x` is written outside the model store ("zip slip"). A backslash or a drive letter
-    is a Windows path that breaks on Linux servers.
+    """Why it matters: member names and manifest references must stay inside the model folder.
+    MMS 0.x flattens names by their base name, but MMS 1.x unzips without checking
+    (`ZipUtils.unzip`): a member named `../../etc/cron.d/x` or `/etc/x` is written outside the
+    model store ("zip slip"), and so do other unzip tools. A backslash or a drive letter is a
+    Windows path that breaks on Linux servers.
 
-    Fix: rebuild the archive from the model folder itself, with relative names only, and
-    name files in MANIFEST.json by their plain file names.
+    Example: a zip listing and a manifest reference that leave the model folder:
+
+        ../../etc/cron.d/mar-lint
+        "Model": {"Symbol": "/tmp/resnet-18-symbol.json", ...}
+
+    Fix: rebuild the archive from the model folder itself, with relative names only, and name
+    files in MANIFEST.json by their plain file names.
     """
     for member in view.members:
         reason = unsafe_path_reason(member.name)
@@ -372,13 +406,21 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def nested_root(view: ModelView) -> Iterator[Problem]:
-    """`mxnet-model-export` writes every member at the root of the archive. An archive made
-    with `zip -r model.model mymodel/` puts them all under `mymodel/`: MMS 0.x flattens the
-    names when it unpacks, MMS 1.x looks one folder down for the manifest, but other tools
-    (and a manifest that names `mymodel/signature.json`) do not.
+    """Why it matters: `mxnet-model-export` writes every member at the root of the archive. An
+    archive made with `zip -r model.model mymodel/` puts them all under `mymodel/`: MMS 0.x
+    flattens the names when it unpacks, MMS 1.x looks one folder down for the manifest, but
+    other tools (and a manifest that names `mymodel/signature.json`) do not.
 
-    Fix: zip the folder's contents (`cd mymodel && zip -r ../mymodel.model .`), or run
-    `mar-lint repack`, which moves every member up to the root.
+    Example: every member under one folder:
+
+        mymodel/MANIFEST.json
+        mymodel/signature.json
+        mymodel/resnet-18-symbol.json
+        mymodel/resnet-18-0000.params
+
+    Fix: zip the folder's contents (`cd mymodel && zip -r ../mymodel.model .`).
+
+    Repack: safe: it moves every member up to the root.
     """
     if not view.root:
         return
@@ -402,14 +444,22 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def junk_member(view: ModelView) -> Iterator[Problem]:
-    """Zipping a model folder by hand picks up whatever sits in it: Finder metadata
-    (`__MACOSX/`, `._*`, `.DS_Store`), bytecode caches, a `.git` folder, editor swap files,
-    training logs. MMS unpacks all of it next to the model: it wastes space and time, and a
-    `.git` folder or a log can leak credentials and internal paths to whoever gets the
+    """Why it matters: zipping a model folder by hand picks up whatever sits in it: Finder
+    metadata (`__MACOSX/`, `._*`, `.DS_Store`), bytecode caches, a `.git` folder, editor swap
+    files, training logs. MMS unpacks all of it next to the model: it wastes space and time,
+    and a `.git` folder or a log can leak credentials and internal paths to whoever gets the
     archive.
 
-    Fix: remove them (`mar-lint repack` does), and build archives with
-    `mxnet-model-export` or `zip -x '__MACOSX/*' '*.DS_Store' ...`.
+    Example: a zip listing made on a Mac from a Git checkout:
+
+        __MACOSX/._resnet-18-0000.params
+        .DS_Store
+        .git/config
+        train.log
+
+    Fix: build archives with `mxnet-model-export` or `zip -x '__MACOSX/*' '*.DS_Store' ...`.
+
+    Repack: safe: it removes them (never a file the manifest names).
     """
     referenced = {m.index for r in view.references.values() for m in r.matches}
     groups: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -450,15 +500,19 @@ def _junk(member: Member) -> tuple[str, str] | None:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def limits_exceeded(view: ModelView) -> Iterator[Problem]:
-    """A model archive holds a handful of files with short names. Tens of thousands of
-    members, names of thousands of bytes or folders nested dozens deep are what hostile
-    archives use to exhaust memory, file-system limits (255 bytes per name, 4096 per path on
-    Linux) or the tools that unpack them; mar-lint stops listing an archive with too many
-    members and checks nothing else in it.
+    """Why it matters: a model archive holds a handful of files with short names. Tens of
+    thousands of members, names of thousands of bytes or folders nested dozens deep are what
+    hostile archives use to exhaust memory, file-system limits (255 bytes per name, 4096 per
+    path on Linux) or the tools that unpack them; mar-lint stops listing an archive with too
+    many members and checks nothing else in it.
 
-    Fix: package only the files the model needs, with short names, at most a few folders
-    deep. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-members`,
-    `max-name-length`, `max-path-depth`) only for archives you trust.
+    Example: an archive of 60,000 members, or one member nested 40 folders deep:
+
+        a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/a/x
+
+    Fix: package only the files the model needs, with short names, at most a few folders deep.
+    Raise the limits (`[limits]` in `.mar-lint.toml`: `max-members`, `max-name-length`,
+    `max-path-depth`) only for archives you trust.
     """
     if view.refused:
         yield Problem(view.refused)

@@ -55,12 +55,19 @@ def _normalise(view: ModelView, saved: Version | None) -> Fix | None:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def engine_version(view: ModelView) -> Iterator[Problem]:
-    """`Engine.MXNet` records which MXNet the model needs. MMS releases wrote it as a number
-    (0.12), a string ("1.1.0") or MXNet's own `["int", 10100]`; all are valid. Anything else
-    leaves deployers guessing which MXNet to run, and MMS 1.x drops it. MMS 0.x itself never
-    reads it, so it serves the model either way (a warning).
+    """Why it matters: `Engine.MXNet` records which MXNet the model needs. MMS releases wrote it as
+    a number (0.12), a string ("1.1.0") or MXNet's own `["int", 10100]`; all are valid.
+    Anything else leaves deployers guessing which MXNet to run, and MMS 1.x drops it. MMS 0.x
+    itself never reads it, so it serves the model either way (a warning).
 
-    Fix: `mar-lint repack` sets it from the version recorded in the graph itself.
+    Example: a manifest that names no version:
+
+        "Engine": {"MXNet": "latest"}
+
+    Fix: write the MXNet release the model was exported with, e.g. `"MXNet": "1.9.1"`.
+
+    Repack: safe: it sets it from the version the graph itself records, when it does
+    (`["int", 10901]` for MXNet 1.9.1).
     """
     engine = _engine(view)
     if engine is None:
@@ -85,13 +92,16 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def engine_incompatible(view: ModelView) -> Iterator[Problem]:
-    """MXNet before 1.0 cannot read a 1.0+ graph at all ("Unknown field attrs"): MMS refuses
-    it. A graph saved by a newer MXNet than the server runs loads with only a warning ("may
-    cause undefined behavior"): the version number alone does not stop MXNet (the MMS oracle
-    serves a graph stamped 2.0.0 on MXNet 1.9.1; an operator the target lacks is MAR301), so
-    that case is a warning, a risk MMS does not check. The target is the installed mxnet, or
-    the one given with `--mxnet-version`. Example: a graph saved by 1.9.1 checked with
-    `--mxnet-version 1.2.0`.
+    """Why it matters: MXNet before 1.0 cannot read a 1.0+ graph at all ("Unknown field attrs"):
+    MMS refuses it. A graph saved by a newer MXNet than the server runs loads with only a
+    warning ("may cause undefined behavior"): the version number alone does not stop MXNet
+    (the MMS oracle serves a graph stamped 2.0.0 on MXNet 1.9.1; an operator the target lacks
+    is MAR301), so that case is a warning, a risk MMS does not check. The target is the
+    installed mxnet, or the one given with `--mxnet-version`.
+
+    Example: a graph saved by MXNet 1.9.1, checked with `--mxnet-version 1.2.0`:
+
+        "attrs": {"mxnet_version": ["int", 10901]}
 
     Fix: export the model with the MXNet release the server runs, or upgrade the server's
     MXNet.
@@ -122,15 +132,20 @@ def engine_incompatible(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def engine_declared(view: ModelView) -> Iterator[Problem]:
-    """`Engine.MXNet` is the MXNet the model was built for; MMS never reads it. Declared
-    newer than the MXNet the servers run (`--mxnet-version`, else the installed one), the
-    model may need operators or behaviour that MXNet lacks, which no check of the graph
-    alone proves; declared older than the release that saved the graph, it misleads
-    whoever picks the server's MXNet. Example: `"Engine": {"MXNet": "1.9.1"}` with
-    `--mxnet-version 1.2.0`.
+    """Why it matters: `Engine.MXNet` is the MXNet the model was built for; MMS never reads it.
+    Declared newer than the MXNet the servers run (`--mxnet-version`, else the installed one),
+    the model may need operators or behaviour that MXNet lacks, which no check of the graph
+    alone proves; declared older than the release that saved the graph, it misleads whoever
+    picks the server's MXNet.
 
-    Fix: run the declared MXNet on the servers, or export the model with theirs;
-    `mar-lint repack` corrects `Engine.MXNet` from the graph's own version.
+    Example: checked with `--mxnet-version 1.2.0`:
+
+        "Engine": {"MXNet": "1.9.1"}
+
+    Fix: run the declared MXNet on the servers, or export the model with theirs.
+
+    Repack: safe: it corrects `Engine.MXNet` from the graph's own version (when the graph
+    records one and the target is not older).
     """
     engine = _engine(view)
     declared = engine[1] if engine else None

@@ -25,12 +25,17 @@ MAX_STRUCTURE_PROBLEMS = 20
     consequence=Consequence.REFUSED,
 )
 def symbol_invalid(view: ModelView) -> Iterator[Problem]:
-    """MMS loads `<prefix>-symbol.json` with MXNet when the model is registered; a graph that
-    MXNet refuses (unknown operator, bad attribute, unknown key) stops the worker. Some
-    malformed graphs are worse: MXNet 1.9.1 loads them and then crashes the process. mar-lint
-    checks the structure, and every operator and attribute against MXNet 1.9.1's own operator
-    registry, in Python first, and runs MXNet only in a sandboxed child process.
+    """Why it matters: MMS loads `<prefix>-symbol.json` with MXNet when the model is registered;
+    a graph that MXNet refuses (unknown operator, bad attribute, unknown key) stops the worker.
+    Some malformed graphs are worse: MXNet 1.9.1 loads them and then crashes the process.
+    mar-lint checks the structure, and every operator and attribute against MXNet 1.9.1's own
+    operator registry, in Python first, and runs MXNet only in a sandboxed child process.
     Graphs from old MXNet releases that MXNet upgrades on load are valid.
+
+    Example: a node whose operator MXNet does not have:
+
+        {"op": "Convolution3D", "name": "conv0", "attrs": {"kernel": "(3, 3, 3)",
+         "num_filter": "64"}, "inputs": [[0, 0, 0], [1, 0, 0]]}
 
     Fix: export the graph again from the model (`HybridBlock.export` or
     `mx.model.save_checkpoint`) with the MXNet release the server runs.
@@ -78,14 +83,19 @@ def _capped(
     consequence=Consequence.REFUSED,
 )
 def shape_inference(view: ModelView) -> Iterator[Problem]:
-    """MMS binds the graph with the signature's input shapes (batch and 0 dimensions bound as
-    1). When MXNet cannot infer every shape from them, binding fails and the model does not
-    load, typically with "Incompatible attr in node ... expected (4096,9216), got
-    (4096,57600)" (MMS issue #52): the signature's image size is not the one the network
-    was built for.
+    """Why it matters: MMS binds the graph with the signature's input shapes (batch and 0
+    dimensions bound as 1). When MXNet cannot infer every shape from them, binding fails and
+    the model does not load, typically with "Incompatible attr in node ... expected
+    (4096,9216), got (4096,57600)" (MMS issue #52): the signature's image size is not the one
+    the network was built for.
 
-    Fix: give each input the shape the network was trained with (`[0, 3, 224, 224]` for
-    most ImageNet models).
+    Example: a network whose dense layers were sized for 224x224 images (AlexNet, VGG),
+    given a larger input:
+
+        "inputs": [{"data_name": "data", "data_shape": [0, 3, 448, 448]}]
+
+    Fix: give each input the shape the network was trained with (`[0, 3, 224, 224]` for most
+    ImageNet models).
     """
     if not view.input_shapes:
         return  # no usable input shape: MAR201 says why

@@ -39,9 +39,16 @@ PARAMS_NAME = re.compile(r"^(.+)-\d{4}\.params$")
     consequence=Consequence.REFUSED,
 )
 def manifest_missing(view: ModelView) -> Iterator[Problem]:
-    """MMS reads `MANIFEST.json` at the root of the archive to find the signature, the graph,
-    the weights and the service; without it (or when it does not parse) the model does not
-    load: "Failed to open manifest file".
+    """Why it matters: MMS reads `MANIFEST.json` at the root of the archive to find the
+    signature, the graph, the weights and the service; without it (or when it does not parse)
+    the model does not load: "Failed to open manifest file".
+
+    Example: a zip listing with everything but the manifest:
+
+        signature.json
+        resnet-18-symbol.json
+        resnet-18-0000.params
+        mxnet_vision_service.py
 
     Fix: export the model again with `mxnet-model-export`, which writes the manifest, or add
     a manifest that is a JSON object with `Model`, `Engine`, `Model-Archive-Version` and
@@ -77,19 +84,25 @@ def manifest_missing(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def manifest_schema(view: ModelView) -> Iterator[Problem]:
-    """Each MMS release validates the manifest against its own schema and refuses the model
-    when it fails; the schemas differ: 0.1.5 requires `License`, 0.2-0.4 a top-level numeric
-    `Model-Server`, 0.4 no longer requires `Model.Symbol`/`Model.Parameters`, and MMS 1.x
-    needs `Model.Service`. mar-lint checks against the release the manifest was written for,
-    or the one given with `--mms-version`. When the archive carries its own
+    """Why it matters: each MMS release validates the manifest against its own schema and
+    refuses the model when it fails; the schemas differ: 0.1.5 requires `License`, 0.2-0.4 a
+    top-level numeric `Model-Server`, 0.4 no longer requires `Model.Symbol`/`Model.Parameters`,
+    and MMS 1.x needs `Model.Service`. mar-lint checks against the release the manifest was
+    written for, or the one given with `--mms-version`. When the archive carries its own
     `manifest-schema.json`, the manifest is checked against it too.
 
-    Fix: add or correct the fields the message names, or target the release you deploy to
-    with `--mms-version`. `mar-lint repack` fills the fields the archive determines:
-    `Model-Name` from the file prefix, `Model-Format`, the file references, `Engine` from the
-    graph, and `Model-Server`/`Model-Archive-Version` from the release (unsafe when the release
-    is only guessed); `--unsafe-fixes` drops a carried `manifest-schema.json` the manifest
-    fails (MMS validates with its own copy, never the archive's).
+    Example: a string where MMS 0.4's schema wants a number:
+
+        {"Model-Server": "0.4", "Model-Archive-Version": 0.2, ...}
+
+    Fix: add or correct the fields the message names (`"Model-Server": 0.4`), or target the
+    release you deploy to with `--mms-version`.
+
+    Repack: safe and unsafe: it fills the missing fields the archive determines: `Model-Name`
+    from the file prefix, `Model-Format`, the file references, `Engine` from the graph, and
+    `Model-Server`/`Model-Archive-Version` from the release (unsafe when the release is only
+    guessed); `--unsafe-fixes` drops a carried `manifest-schema.json` the manifest fails (MMS
+    validates with its own copy, never the archive's).
     """
     if not view.manifest.ok or not isinstance(view.manifest.value, dict) or not view.mms_release:
         return
@@ -191,15 +204,20 @@ def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def missing_reference(view: ModelView) -> Iterator[Problem]:
-    """MMS finds the signature, graph, weights and service through `Model.Signature`,
-    `Model.Symbol`, `Model.Parameters` and `Model.Service`, matched as glob patterns against
-    the archive's file names after it flattens folders away; each must match exactly one
-    file, else "<X> file in model archive is inconsistent with manifest". For `Parameters`
-    MMS only prints a warning and loads `<graph prefix>-<epoch>.params` anyway (it never
-    opens the file named): when that file is there, the finding is a warning.
+    """Why it matters: MMS finds the signature, graph, weights and service through
+    `Model.Signature`, `Model.Symbol`, `Model.Parameters` and `Model.Service`, matched as glob
+    patterns against the archive's file names after it flattens folders away; each must match
+    exactly one file, else "<X> file in model archive is inconsistent with manifest". For
+    `Parameters` MMS only prints a warning and loads `<graph prefix>-<epoch>.params` anyway (it
+    never opens the file named): when that file is there, the finding is a warning.
 
-    Fix: name each file by its plain file name as stored in the archive (`mar-lint repack`
-    corrects a reference when exactly one file of that kind is present).
+    Example: the manifest names a service the archive does not hold (it has `service.py`):
+
+        "Model": {"Service": "mxnet_vision_service.py", ...}
+
+    Fix: name each file by its plain file name as stored in the archive.
+
+    Repack: safe: it corrects a reference when exactly one file of that kind is present.
     """
     for reference, problem in _reference_problems(view):
         loaded = view.checkpoint_params if reference.key == "Parameters" else None

@@ -33,14 +33,20 @@ CHECKING_INFERENCE = ("MXNetBaseService", "GluonImperativeBaseService")
     consequence=Consequence.REFUSED,
 )
 def service_invalid(view: ModelView) -> Iterator[Problem]:
-    """MMS imports the service file named by `Model.Service` when it loads the model; a file
-    that is not there or does not compile stops the model ("Incorrect or missing service
-    file", or a raw traceback). mar-lint parses the file with Python's `ast` and never
-    imports or runs it. MMS 0.x also ran on Python 2.7; mar-lint checks Python 3 syntax,
-    which MMS 1.x and every supported Python need.
+    """Why it matters: MMS imports the service file named by `Model.Service` when it loads the
+    model; a file that is not there or does not compile stops the model ("Incorrect or missing
+    service file", or a raw traceback). mar-lint parses the file with Python's `ast` and never
+    imports or runs it. MMS 0.x also ran on Python 2.7; mar-lint checks Python 3 syntax, which
+    MMS 1.x and every supported Python need.
 
-    Fix: correct the syntax error at the line and column given, or package the service file
-    the manifest names.
+    Example: a service file with a syntax error:
+
+        class ResnetService(MXNetVisionService):
+            def _postprocess(self, data)
+                return data
+
+    Fix: correct the syntax error at the line and column given, or package the service file the
+    manifest names.
     """
     member = view.model_file("Service")
     if member is None:
@@ -76,13 +82,21 @@ def _line_column(problem: str) -> str | None:
     consequence=Consequence.REFUSED,
 )
 def service_class(view: ModelView) -> Iterator[Problem]:
-    """MMS picks the service class by inheritance, not by name: MMS 0.2-0.4 take the one
-    class deriving from `MXNetBaseService` (0.4: `SingleNodeService`) that nothing derives
-    from, and refuse the model when there are none or several ("There should be one user
-    defined service derived from ModelService."); MMS 0.1.5 takes the last one in
-    alphabetical order, imported MMS classes included; MMS 1.x's legacy loader the first
-    class defined in the file. There MMS loads the model and runs another class than yours.
-    A copy of MMS's `mxnet_model_service.py` defines two such classes.
+    """Why it matters: MMS picks the service class by inheritance, not by name: MMS 0.2-0.4 take
+    the one class deriving from `MXNetBaseService` (0.4: `SingleNodeService`) that nothing
+    derives from, and refuse the model when there are none or several ("There should be one
+    user defined service derived from ModelService."); MMS 0.1.5 takes the last one in
+    alphabetical order, imported MMS classes included; MMS 1.x's legacy loader the first class
+    defined in the file. There MMS loads the model and runs another class than yours. A copy of
+    MMS's `mxnet_model_service.py` defines two such classes.
+
+    Example: two service classes, neither derived from the other:
+
+        class ResnetService(MXNetVisionService):
+            ...
+
+        class DebugService(MXNetVisionService):
+            ...
 
     Fix: define exactly one class deriving (directly or through your own classes) from
     `MXNetBaseService`, `MXNetVisionService` or, on MMS 0.4, the Gluon services.
@@ -103,11 +117,18 @@ def service_class(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REQUESTS_FAIL,
 )
 def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
-    """`MXNetBaseService._preprocess` returns `map(mx.nd.array, data)`: a list on Python 2,
-    an iterator on Python 3, where the stock `_inference` asserts a list, so every request
-    fails ("Input data must be a list"). `GluonImperativeBaseService._preprocess` returns
-    nothing, with the same end. A method that only returns `super()._preprocess(data)`
-    runs the same code. Example: `class TabularService(MXNetBaseService): pass`.
+    """Why it matters: `MXNetBaseService._preprocess` returns `map(mx.nd.array, data)`: a list on
+    Python 2, an iterator on Python 3, where the stock `_inference` asserts a list, so every
+    request fails ("Input data must be a list"). `GluonImperativeBaseService._preprocess`
+    returns nothing, with the same end. A method that only returns `super()._preprocess(data)`
+    runs the same code.
+
+    Example: a service that keeps the stock `_preprocess`:
+
+        from mms.model_service.mxnet_model_service import MXNetBaseService
+
+        class TabularService(MXNetBaseService):
+            pass
 
     Fix: override `_preprocess` and return a list, e.g.
     `return [mx.nd.array(item) for item in data]`.
@@ -135,10 +156,14 @@ def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REQUESTS_FAIL,
 )
 def image_input(view: ModelView) -> Iterator[Problem]:
-    """The stock vision services (`MXNetVisionService`, `GluonVisionService`) decode every
-    JPEG to 3 channels (RGB), resize it to `data_shape[2:]` and feed a [1, 3, H, W] batch.
-    An input that is not 4-D, or whose channel dimension is not 3 (a grey-scale
-    [0, 1, 28, 28] model), fails every request, unless the class overrides `_preprocess`.
+    """Why it matters: the stock vision services (`MXNetVisionService`, `GluonVisionService`)
+    decode every JPEG to 3 channels (RGB), resize it to `data_shape[2:]` and feed a
+    [1, 3, H, W] batch. An input that is not 4-D, or whose channel dimension is not 3, fails
+    every request, unless the class overrides `_preprocess`.
+
+    Example: a grey-scale model served by `class MnistService(MXNetVisionService): pass`:
+
+        "inputs": [{"data_name": "data", "data_shape": [0, 1, 28, 28]}]
 
     Fix: override `_preprocess` to decode the way the model wants (e.g.
     `image.read(jpeg, flag=0)` for grey-scale), or give the model 3-channel NCHW inputs.

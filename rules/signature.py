@@ -37,15 +37,22 @@ def _entries(signature: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
     consequence=Consequence.REFUSED,
 )
 def signature_invalid(view: ModelView) -> Iterator[Problem]:
-    """MMS reads `signature.json` to bind the graph's inputs and to build its API: it needs
-    `inputs` and `outputs` lists of `{"data_name": str, "data_shape": [int, ...]}` and
-    `input_type`/`output_type` strings. A malformed signature fails the export, or worse,
-    the server at load time with a raw Python exception.
+    """Why it matters: MMS reads `signature.json` to bind the graph's inputs and to build its API:
+    it needs `inputs` and `outputs` lists of `{"data_name": str, "data_shape": [int, ...]}` and
+    `input_type`/`output_type` strings. A malformed signature fails the export, or worse, the
+    server at load time with a raw Python exception.
 
-    Fix: write the signature as in the MMS docs, e.g.
-    `{"inputs": [{"data_name": "data", "data_shape": [0, 3, 224, 224]}], "input_type":
-    "image/jpeg", "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}],
-    "output_type": "application/json"}`.
+    Example: a shape written as a string, and no `input_type` or `output_type`:
+
+        {"inputs": [{"data_name": "data", "data_shape": "0,3,224,224"}],
+         "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}]}
+
+    Fix: write the signature as in the MMS docs:
+
+        {"inputs": [{"data_name": "data", "data_shape": [0, 3, 224, 224]}],
+         "input_type": "image/jpeg",
+         "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}],
+         "output_type": "application/json"}
     """
     document = view.signature
     if document.member is None:
@@ -104,12 +111,19 @@ def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]
     consequence=Consequence.REFUSED,
 )
 def mime_type(view: ModelView) -> Iterator[Problem]:
-    """MMS 0.x accepts exactly two MIME types, `image/jpeg` and `application/json`; the export
-    refuses any other, and a hand-edited signature with another type makes every request
-    fail with HTTP 500 "Service setting error".
+    """Why it matters: MMS 0.x accepts exactly two MIME types, `image/jpeg` and
+    `application/json`; the export refuses any other, and a hand-edited signature with another
+    type stops MMS when it builds the endpoints (MMS 0.4's `serving_frontend.py`) or makes
+    every request fail with HTTP 500 "Service setting error".
 
-    Fix: use one of the two types; `mar-lint repack` rewrites known aliases (`image/jpg`,
-    `image/pjpeg`, `json`, `text/json`, parameters such as `; charset=utf-8`).
+    Example: a common alias that MMS does not know:
+
+        "input_type": "image/jpg"
+
+    Fix: use one of the two types.
+
+    Repack: safe: it rewrites known aliases (`image/jpg`, `image/pjpeg`, `json`, `text/json`,
+    parameters such as `; charset=utf-8`).
     """
     signature = view.signature.value if view.signature.ok else None
     if not isinstance(signature, dict):
@@ -142,13 +156,20 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.UNCHECKED_RISK,
 )
 def batch_dimension(view: ModelView) -> Iterator[Problem]:
-    """MMS treats the first dimension of every `data_shape` as the batch axis and overwrites
-    it with 1 when it binds the graph (MMS issue #45). By convention it is written as 0,
-    "any batch". A 1 works but advertises a fixed batch; any other number usually means the
-    batch axis was left out (`[3, 224, 224]`), and MMS then silently binds `[1, 224, 224]`.
+    """Why it matters: MMS treats the first dimension of every `data_shape` as the batch axis and
+    overwrites it with 1 when it binds the graph (MMS issue #45). By convention it is written
+    as 0, "any batch". A 1 works but advertises a fixed batch (a warning); any other number
+    usually means the batch axis was left out (`[3, 224, 224]`), and MMS then silently binds
+    `[1, 224, 224]`.
+
+    Example: the batch axis left out of an image input:
+
+        "inputs": [{"data_name": "data", "data_shape": [3, 224, 224]}]
 
     Fix: write 0 as the first dimension; when the batch axis is missing, insert it:
-    `[0, 3, 224, 224]`. `mar-lint repack` turns a leading 1 into 0.
+    `[0, 3, 224, 224]`.
+
+    Repack: safe: it turns a leading 1 into 0 (a missing batch axis is yours to insert).
     """
     signature = view.signature.value if view.signature.ok else None
     member = view.signature.member.name if view.signature.member else None
@@ -186,14 +207,21 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.REFUSED,
 )
 def input_mismatch(view: ModelView) -> Iterator[Problem]:
-    """MMS binds the graph with the signature's `data_name`s as its data inputs. A name that
-    is not a data input of the graph fails the load ("You created Module with
+    """Why it matters: MMS binds the graph with the signature's `data_name`s as its data inputs.
+    A name that is not a data input of the graph fails the load ("You created Module with
     Module(..., data_names=[...]) but input with name ... is not found", MMS #277); a data
-    input the signature leaves out is never fed. The graph's data inputs are its arguments
-    that are neither weights saved in the params file nor labels; a label the signature
-    names is fed like a data input (a CTC loss cannot infer its label's shape otherwise).
+    input the signature leaves out is never fed. The graph's data inputs are its arguments that
+    are neither weights saved in the params file nor labels; a label the signature names is fed
+    like a data input (a CTC loss cannot infer its label's shape otherwise).
+
+    Example: the graph's data input is `data`; the signature calls it `input`:
+
+        "inputs": [{"data_name": "input", "data_shape": [0, 3, 224, 224]}]
 
     Fix: list exactly the graph's data inputs, by name, in the signature's `inputs`.
+
+    Repack: unsafe: when one name is wrong and one data input unfed, it renames the one to the
+    other; clients that send inputs by name see the change.
     """
     data_inputs = view.data_inputs
     signature = view.signature.value if view.signature.ok else None
@@ -247,14 +275,23 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     consequence=Consequence.WRONG_ANSWERS,
 )
 def output_shape(view: ModelView) -> Iterator[Problem]:
-    """The signature's `outputs` tell clients what the model returns; MMS never checks them
-    against the graph, so after a retrain (1000 classes became 10) the API description
-    lies quietly. mar-lint infers the output shapes with the signature's input shapes and
-    compares count and dimensions (the batch dimension and 0 are wildcards). Output names
-    are not used by MMS: a differing name is only a warning.
+    """Why it matters: the signature's `outputs` tell clients what the model returns; MMS never
+    checks them against the graph (MMS 0.4 never reads `signature["outputs"]`), so after a
+    retrain (1000 classes became 10) the API description lies quietly. mar-lint infers the
+    output shapes with the signature's input shapes and compares count and dimensions (the
+    batch dimension and 0 are wildcards). Output names are not used by MMS: a differing name
+    is only a warning.
 
-    Fix: copy the inferred shapes into the signature, and drop outputs the graph does not
-    have (`mar-lint repack --unsafe-fixes`).
+    Example: the retrained graph's output `softmax_output` is (1, 10); the signature still
+    says:
+
+        "outputs": [{"data_name": "softmax", "data_shape": [0, 1000]}]
+
+    Fix: copy the inferred shapes into the signature (`"data_shape": [0, 10]`), and drop
+    outputs the graph does not have.
+
+    Repack: unsafe: it sets each `data_shape` to the inferred one and drops extra outputs, a
+    change to the API contract clients were given.
     """
     graph = view.graph
     signature = view.signature.value if view.signature.ok else None

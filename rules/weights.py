@@ -38,15 +38,20 @@ SYMBOL_SUFFIX = "-symbol.json"
     consequence=Consequence.REFUSED,
 )
 def params_invalid(view: ModelView) -> Iterator[Problem]:
-    """MMS loads `<prefix>-<epoch>.params` with `mx.model.load_checkpoint`. A file that is
-    not an MXNet NDArray list (a Git LFS pointer, an HTML error page, a truncated download)
-    fails with "Invalid NDArray file format" at best; MXNet trusts the sizes in the header,
-    so a corrupt one can also make it allocate terabytes. The checkpoint loader also needs
-    every entry named `arg:<name>` or `aux:<name>`: Gluon's `save_parameters` writes bare
-    names (`ValueError: not enough values to unpack`), and a names-less list fails too.
-    Records MXNet 1.9.1 cannot read (int16/uint16/uint32/uint64 dtypes) and numpy-shape
-    (V3) records, which need MXNet >= 1.5 in numpy mode that MMS never turns on, stop the
-    load as well. mar-lint walks the record headers in pure Python, without loading weights.
+    """Why it matters: MMS loads `<prefix>-<epoch>.params` with `mx.model.load_checkpoint`. A file
+    that is not an MXNet NDArray list (a Git LFS pointer, an HTML error page, a truncated
+    download) fails with "Invalid NDArray file format" at best; MXNet trusts the sizes in the
+    header, so a corrupt one can also make it allocate terabytes. The checkpoint loader also
+    needs every entry named `arg:<name>` or `aux:<name>`: Gluon's `save_parameters` writes bare
+    names (`ValueError: not enough values to unpack`), and a names-less list fails too. Records
+    MXNet 1.9.1 cannot read (int16/uint16/uint32/uint64 dtypes) and numpy-shape (V3) records,
+    which need MXNet >= 1.5 in numpy mode that MMS never turns on, stop the load as well.
+    mar-lint walks the record headers in pure Python, without loading weights.
+
+    Example: the entries of weights saved with `net.save_parameters(...)`, as `mx.nd.load`
+    lists them, where the checkpoint loader needs `arg:conv0_weight`, ...:
+
+        ['conv0_weight', 'conv0_bias', 'dense0_weight', 'dense0_bias']
 
     Fix: `git lfs pull` or fetch the file again; save weights with `HybridBlock.export` or
     `mx.model.save_checkpoint`, without `npx.set_np()`, as float32 (or another loadable dtype).
@@ -133,19 +138,23 @@ def _index_problems(view: ModelView, index: ParamsIndex) -> Iterator[str]:
     consequence=Consequence.WRONG_ANSWERS,
 )
 def params_mismatch(view: ModelView) -> Iterator[Problem]:
-    """MMS binds the graph with the signature's input shapes and loads the weights with
-    `set_params(arg, aux, allow_missing=True)`: a weight missing from the params file is not
-    an error, it silently stays zero and the model serves garbage (an older checkpoint
+    """Why it matters: MMS binds the graph with the signature's input shapes and loads the weights
+    with `set_params(arg, aux, allow_missing=True)`: a weight missing from the params file is
+    not an error, it silently stays zero and the model serves garbage (an older checkpoint
     without the new layer, the params of another model). An `arg:`/`aux:` entry whose shape
-    differs from what the graph infers fails the load; a dtype other than the graph's is
-    cast on load (float16 weights in a float32 graph serve with float16 precision). Entries
-    the graph does not have are refused by MMS 0.1.5 and 0.2.0 (`allow_extra=False`: "Find
-    name ... that is not in the arguments") and ignored by 0.3 and later. ONNX conversions
-    save BatchNorm statistics under `arg:`; the loader then leaves the auxiliary states at
-    zero.
+    differs from what the graph infers fails the load; a dtype other than the graph's is cast
+    on load (float16 weights in a float32 graph serve with float16 precision). Entries the
+    graph does not have are refused by MMS 0.1.5 and 0.2.0 (`allow_extra=False`: "Find name
+    ... that is not in the arguments") and ignored by 0.3 and later. ONNX conversions save
+    BatchNorm statistics under `arg:`; the loader then leaves the auxiliary states at zero.
 
-    Fix: export the graph and its weights together (`HybridBlock.export(prefix, epoch)`)
-    from the trained network, and package the pair the export wrote.
+    Example: the graph gained a layer after the checkpoint was saved:
+
+        graph arguments:  data, conv0_weight, fc1_weight, fc1_bias
+        params entries:   arg:conv0_weight          (no arg:fc1_weight, arg:fc1_bias)
+
+    Fix: export the graph and its weights together (`HybridBlock.export(prefix, epoch)`) from
+    the trained network, and package the pair the export wrote.
     """
     index, graph = view.params, view.graph
     if not isinstance(index, ParamsIndex) or not index.has_names or graph is None:
@@ -309,16 +318,23 @@ def _extra_entries(
     consequence=Consequence.REFUSED,
 )
 def file_naming(view: ModelView) -> Iterator[Problem]:
-    """MMS never opens the params file the manifest names. It parses the epoch out of it as
-    `Parameters[len(Model-Name) + 1:-len(".params")]` (0 when that is not a number) and then
-    loads `<symbol prefix>-%04d.params`: the model loads only when `Model-Name` equals the
-    file prefix or the epoch is 0 (MMS #51, #856). `resnet-0126.params` with Model-Name
-    `resnet18` makes MMS look for `resnet-0026.params`. `mxnet-model-export` (0.2+) also
-    refuses graphs not named `<prefix>-symbol.json`, weights without an epoch, and a graph
-    and weights whose prefixes differ.
+    """Why it matters: MMS never opens the params file the manifest names. It parses the epoch out
+    of it as `Parameters[len(Model-Name) + 1:-len(".params")]` (0 when that is not a number)
+    and then loads `<symbol prefix>-%04d.params`: the model loads only when `Model-Name` equals
+    the file prefix or the epoch is 0 (MMS #51, #856). `mxnet-model-export` (0.2+) also refuses
+    graphs not named `<prefix>-symbol.json`, weights without an epoch, and a graph and weights
+    whose prefixes differ.
 
-    Fix: keep the pair `HybridBlock.export(prefix, epoch)` writes, and set `Model-Name` to
-    the prefix (or save the weights as epoch 0).
+    Example: with this manifest MMS looks for `resnet-0026.params`:
+
+        "Model": {"Model-Name": "resnet18", "Symbol": "resnet-symbol.json",
+                  "Parameters": "resnet-0126.params", ...}
+
+    Fix: keep the pair `HybridBlock.export(prefix, epoch)` writes, and set `Model-Name` to the
+    prefix (or save the weights as epoch 0).
+
+    Repack: unsafe: it renames the weights (and the manifest's reference) to the graph's
+    prefix, or sets `Model-Name` to the prefix, which is also the model's URL path.
     """
     symbol, params = view.model_file("Symbol"), view.model_file("Parameters")
     if symbol is None or params is None:

@@ -62,7 +62,7 @@ class TargetType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> Path | str:
         if isinstance(value, str) and is_remote(value):
             return value
-        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)  # type: ignore[no-any-return]
+        return click.Path(exists=True, path_type=Path).convert(value, param, ctx)
 
 
 class ByteSize(click.ParamType):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
 
 from mar_lint.commands.check import load_rules
 from mar_lint.registry import Rule
+from mar_lint.rule_docs import as_markdown, parse_rule_doc, reflowed
 
 FORMAT = click.option(
     "--format",
@@ -20,6 +22,7 @@ FORMAT = click.option(
 
 
 def rule_json(rule: Rule) -> dict[str, Any]:
+    doc = parse_rule_doc(rule.doc)
     return {
         "code": rule.code,
         "name": rule.name,
@@ -30,7 +33,43 @@ def rule_json(rule: Rule) -> dict[str, Any]:
         "origin": rule.origin,
         "consequence": rule.consequence.value if rule.consequence else None,
         "consequence_text": rule.consequence_text,
+        "why": doc.why,
+        "example": doc.example,
+        "fix": doc.fix,
+        "fix_safety": doc.fix_safety,  # none, safe, unsafe, or "safe and unsafe"
+        "fix_availability": doc.fix_availability,
+        "repack": doc.repack,
     }
+
+
+def explain(rule: Rule) -> str:
+    """The rule's page, as markdown: what ruff's `ruff rule CODE` prints, for a mar-lint code."""
+    doc = parse_rule_doc(rule.doc)
+    return (
+        f"{rule.code} {rule.name} ({rule.severity.value}; {rule.consequence_text})\n\n"
+        + reflowed(
+            f"{rule.summary}\n\nFix availability: {doc.fix_availability}.\n\n{as_markdown(doc)}"
+        )
+    )
+
+
+def print_explained(rule: Rule) -> None:
+    """Rich markdown on a terminal; the plain markdown text otherwise (pipes, files, tests)."""
+    if not sys.stdout.isatty():
+        click.echo(explain(rule))
+        return
+    from rich.console import Console  # imported only when a person reads it
+    from rich.markdown import Markdown
+
+    doc = parse_rule_doc(rule.doc)
+    console = Console(highlight=False)
+    console.print(
+        f"[bold]{rule.code}[/] [cyan]{rule.name}[/] ({rule.severity.value}; "
+        f"{rule.consequence_text})",
+        markup=True,
+    )
+    console.print(rule.summary, markup=False)
+    console.print(Markdown(f"Fix availability: {doc.fix_availability}.\n\n{as_markdown(doc)}"))
 
 
 @click.command("rule")
@@ -44,10 +83,7 @@ def rule_command(code: str, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rule_json(found), indent=2))
     else:
-        click.echo(
-            f"{found.code} {found.name} ({found.severity.value}; {found.consequence_text})"
-            f"\n\n{found.summary}\n\n{found.doc}"
-        )
+        print_explained(found)
 
 
 @click.command("rules")

@@ -17,6 +17,7 @@ from mar_lint import __version__
 from mar_lint.findings import Finding, Severity
 from mar_lint.json_output import strict_dumps
 from mar_lint.registry import Registry, Rule
+from mar_lint.rule_docs import parse_rule_doc
 from mar_lint.runner import ArchiveReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -33,7 +34,7 @@ def split_doc(doc: str) -> tuple[str, str]:
 
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
-    why, _ = split_doc(rule.doc)
+    why = parse_rule_doc(rule.doc).why  # the why alone: the example and fix are in help
     properties: dict[str, Any] = {"needsMxnet": rule.needs_mxnet, "origin": rule.origin}
     if rule.consequence is not None:  # the engine's own codes (9xx) are about mar-lint
         properties["consequence"] = rule.consequence.value

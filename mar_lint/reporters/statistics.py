@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from typing import TextIO
 
+from mar_lint.findings import Finding
 from mar_lint.runner import ArchiveReport
 
 
 def render(reports: list[ArchiveReport], stream: TextIO) -> None:
     findings = [f for report in reports for f in report.findings]
     counts = Counter(f.code for f in findings)
-    first = {}
-    fixable = set()
+    first: dict[str, Finding] = {}
+    fixable: set[str] = set()
     for finding in findings:
         first.setdefault(finding.code, finding)
         if finding.fixable:
