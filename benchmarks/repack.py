@@ -41,6 +41,7 @@ from mar_lint.fixer import plan_fixes, write_archive  # noqa: E402
 from mar_lint.model import ModelView  # noqa: E402
 from mar_lint.registry import load_registry  # noqa: E402
 from mar_lint.runner import Checker  # noqa: E402
+from mar_lint.zip_layout import data_offset  # noqa: E402
 
 REPEATS = 3
 TARGET = 1.5
@@ -69,9 +70,7 @@ def raw_digests(path: Path) -> dict[str, tuple[int, int, str]]:
     with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
         for info in archive.infolist():
             handle.seek(info.header_offset)
-            header = handle.read(30)
-            skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-            handle.seek(info.header_offset + 30 + skip)
+            handle.seek(data_offset(handle.read(30), info.header_offset))
             digest, left = hashlib.sha256(), info.compress_size
             while left:
                 chunk = handle.read(min(1 << 20, left))

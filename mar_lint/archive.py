@@ -20,10 +20,17 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, Protocol
+from typing import IO, Any, BinaryIO, Protocol, Self, cast
 
-from mar_lint.limits import Limits
-from mar_lint.zip_layout import Layout, MemberDataError, MemberReader, read_layout
+from mar_lint.limits import READ_CHUNK, Limits
+from mar_lint.zip_layout import (
+    EndRecord,
+    Layout,
+    MemberDataError,
+    MemberReader,
+    read_end_record,
+    read_layout,
+)
 
 MANIFEST = "MANIFEST.json"
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
@@ -41,7 +48,6 @@ _SPECIAL_FILES = {
     stat.S_IFSOCK: "a socket",
 }
 
-_CHUNK = 1 << 20  # largest single read or inflation step
 _CENTRAL_HEADER = b"PK\x01\x02"
 _MIN_CENTRAL_HEADER_BYTES = 46
 
@@ -100,7 +106,7 @@ class ArchiveSource(Protocol):
     verify_crc: bool  # False: the integrity pass reads nothing that no rule needed
     failure: str | None  # why fetching stopped, once it has
 
-    def open(self) -> BinaryIO: ...
+    def open(self) -> BinaryIO | RangeFile: ...
 
     def close(self) -> None:
         """Let go of what fetching kept (connections, cached bytes)."""
@@ -294,7 +300,8 @@ def walk_bounded(
         if depth > max_depth:
             yield top, None, []
             continue
-        dirs, files = [], []
+        dirs: list[str] = []
+        files: list[str] = []
         try:
             with os.scandir(top) as entries:
                 for entry in entries:
@@ -320,11 +327,16 @@ class ArchiveView:
 
     def __init__(self, path: Path | ArchiveSource, limits: Limits | None = None) -> None:
         # A remote archive is read through its source's file, by the same code as a local one.
-        self.source: ArchiveSource | None = None if isinstance(path, (str, os.PathLike)) else path
+        self.source: ArchiveSource | None = None
         # `path` is a Path, or the source itself (its str() is the URL reports show).
-        self.path: Any = Path(path) if self.source is None else path  # type: ignore[arg-type]
+        self.path: Any
+        if isinstance(path, (str, os.PathLike)):
+            self.path = Path(path)
+            self.kind = "folder" if self.path.is_dir() else "zip"
+        else:
+            self.source = self.path = path
+            self.kind = "zip"
         self.limits = limits or Limits()
-        self.kind = "folder" if self.source is None and self.path.is_dir() else "zip"
         self.unreadable: str | None = None  # why this is not an archive we can read (MAR001)
         # A folder the walk did not enter because it lies beyond `max_folder_depth` (MAR009).
         self.too_deep: str | None = None
@@ -366,20 +378,20 @@ class ArchiveView:
             "it was not checked further"
         )
 
-    def _count_central_headers(self, handle: IO[bytes], record: list[Any]) -> int:
+    def _count_central_headers(self, handle: IO[bytes], record: EndRecord) -> int:
         """How many members the central directory may hold, found before `zipfile` builds an
         object for each of them: the declared count, or, when the directory is big enough
         to hold more than the limit, the central-header signatures it contains."""
-        declared, cd_size = record[zipfile._ECD_ENTRIES_TOTAL], record[zipfile._ECD_SIZE]
+        declared, cd_size = record.entries, record.directory_size
         if declared > self.limits.max_members:
             return declared
         if cd_size <= _MIN_CENTRAL_HEADER_BYTES * self.limits.max_members:
             return declared  # too small to hold more than the limit
         # zipfile walks the directory by its size, not its count: count what is really there.
-        handle.seek(max(record[zipfile._ECD_LOCATION] - cd_size, 0))
+        handle.seek(max(record.location - cd_size, 0))
         left, found, tail = cd_size, 0, b""
         while left > 0 and found <= self.limits.max_members:
-            chunk = handle.read(min(_CHUNK, left))
+            chunk = handle.read(min(READ_CHUNK, left))
             if not chunk:
                 break
             left -= len(chunk)
@@ -390,7 +402,9 @@ class ArchiveView:
 
     def open_file(self) -> BinaryIO:
         """A new binary handle of the whole archive file (local or remote)."""
-        return open(self.path, "rb") if self.source is None else self.source.open()
+        if self.source is None:
+            return open(self.path, "rb")
+        return cast(BinaryIO, self.source.open())  # a RangeFile reads, seeks and tells as one
 
     def _open_zip(self) -> None:
         with self.open_file() as handle:
@@ -398,7 +412,7 @@ class ArchiveView:
             size = handle.seek(0, os.SEEK_END)
             damaged = False
             try:  # the end-of-central-directory record, as zipfile itself finds it
-                end_record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+                end_record = read_end_record(handle)
             except (OSError, struct.error):
                 end_record = None
             except zipfile.BadZipFile:  # a Zip64 locator that claims several disks
@@ -417,6 +431,9 @@ class ArchiveView:
                 self.unreadable = f"the zip is damaged: {describe_read_error(exc)}"
             else:
                 self.unreadable = sniff_format(head, size)
+            return
+        if end_record is None:  # zipfile searches as read_end_record does: not expected
+            self.unreadable = "the zip is damaged: its end record cannot be read"
             return
         try:
             with self.open_file() as handle:
@@ -493,7 +510,7 @@ class ArchiveView:
         if self.source is not None:
             self.source.close()
 
-    def __enter__(self) -> ArchiveView:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -561,6 +578,14 @@ class ArchiveView:
             return f"has headers that disagree: {'; '.join(placement.problems)}"
         return None
 
+    def data_start(self, member: Member) -> int:
+        """Where a zip member's compressed bytes start in the file (past its local header);
+        MemberError when its local header is not where the directory says."""
+        placement = self.layout.placements[member.index] if self.layout is not None else None
+        if placement is None or placement.data_start is None:
+            raise MemberError(f"{member.name} has no local header where the directory says")
+        return placement.data_start
+
     def stream(self, member: Member) -> IO[bytes]:
         """A forward-only stream of the member's bytes (zip CRC checked at its end; a zip
         member never yields more than its declared size). A damaged member raises MemberError
@@ -569,16 +594,16 @@ class ArchiveView:
         if reason:
             raise MemberRefused(f"{member.name} {reason}")
         try:
-            if self._zip is not None and self.layout is not None:
-                start = self.layout.placements[member.index].data_start
-                raw: IO[bytes] = MemberReader(self.open_file(), member.info, start)  # type: ignore[arg-type]
+            raw: _RawReader
+            if self._zip is not None and member.info is not None:
+                raw = MemberReader(self.open_file(), member.info, self.data_start(member))
             else:
                 # O_NONBLOCK: a file swapped for a named pipe after listing must not hang us.
                 flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
                 raw = os.fdopen(os.open(self.path / member.name, flags), "rb")
         except (*_READ_ERRORS, RuntimeError) as exc:
             raise _member_error(exc) from exc
-        return _MemberStream(raw)  # type: ignore[return-value]
+        return cast(IO[bytes], _MemberStream(raw))  # a BufferedIOBase: every IO read works
 
     def seekable_stream(self, member: Member) -> IO[bytes] | None:
         """A seekable stream of a stored zip member's bytes, for readers that skip most of
@@ -595,9 +620,9 @@ class ArchiveView:
             or info.compress_type != zipfile.ZIP_STORED
         ):
             return None
-        start = self.layout.placements[member.index].data_start
-        handle = self.open_file()
-        return _MemberStream(_Window(handle, start, info.compress_size))  # type: ignore[return-value]
+        start = self.data_start(member)
+        window = _Window(self.open_file(), start, info.compress_size)
+        return cast(IO[bytes], _MemberStream(window))
 
     def read(self, member: Member, limit: int) -> bytes:
         """All bytes of a member of at most `limit` bytes; read once, kept for later callers."""
@@ -662,7 +687,7 @@ class ArchiveView:
             self.read_through(member)
         return self.read_results
 
-    def read_through(self, member: Member, sink: BinaryIO | None = None) -> str | None:
+    def read_through(self, member: Member, sink: IO[bytes] | None = None) -> str | None:
         """Read a member to its end in chunks, copying them to `sink` if given, and never past
         its declared size (a lying header is cut off there, and its CRC then fails). Records
         and returns the outcome: None, or what is wrong with it."""
@@ -672,7 +697,7 @@ class ArchiveView:
             with self.stream(member) as handle:
                 # One byte past the declared size tells a file that grew since it was listed.
                 while count <= member.size:
-                    chunk = handle.read(min(_CHUNK, member.size + 1 - count))
+                    chunk = handle.read(min(READ_CHUNK, member.size + 1 - count))
                     if not chunk:
                         break
                     count += len(chunk)
@@ -760,11 +785,19 @@ class _Window(RangeFile):
         super().close()
 
 
+class _RawReader(Protocol):
+    """What `_MemberStream` reads from: a member reader, a window, or a folder's file."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
 class _MemberStream(io.BufferedIOBase):
     """A member's bytes, with every failure of the decompressors underneath raised as a
     MemberError, so callers catch one exception type whatever the damage."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: _RawReader) -> None:
         super().__init__()
         self._raw = raw
 
@@ -779,18 +812,18 @@ class _MemberStream(io.BufferedIOBase):
         except _READ_ERRORS as exc:
             raise _member_error(exc) from exc
 
-    read1 = read  # type: ignore[assignment]
+    read1 = read
 
     def seekable(self) -> bool:
         return isinstance(self._raw, _Window)
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if not self.seekable():
+        if not isinstance(self._raw, _Window):
             raise io.UnsupportedOperation("seek")
         return self._raw.seek(offset, whence)
 
     def tell(self) -> int:
-        if not self.seekable():
+        if not isinstance(self._raw, _Window):
             raise io.UnsupportedOperation("tell")
         return self._raw.tell()
 

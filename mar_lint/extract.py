@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import os
 import posixpath
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mar_lint.archive import ArchiveView, Member, unsafe_path_reason
-
-_CHUNK = 1 << 20
+from mar_lint.files import atomic_write
 
 
 @dataclass
@@ -156,19 +154,17 @@ def _write(view: ArchiveView, member: Member, root: str, relative: str, force: b
         return f"{'/'.join(parts)} exists already (use --force to overwrite it)"
     if os.path.isdir(path) and not os.path.islink(path):
         return f"{'/'.join(parts)} exists and is a folder"
-    handle, temporary = tempfile.mkstemp(prefix=".mar-lint-", dir=os.path.dirname(path))
     try:
-        with os.fdopen(handle, "wb") as out:
+        with atomic_write(Path(path)) as out:  # replaces a link itself, never its target
             problem = view.read_through(member, out)
-        if problem is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(temporary, 0o666 & ~umask)
-            os.replace(temporary, path)  # replaces a link itself, never what it points at
-            return None
-        return problem
+            if problem is not None:
+                raise _Incomplete(problem)
+    except _Incomplete as exc:
+        return str(exc)
     except OSError as exc:
         return f"cannot write it: {exc.strerror or exc}"
-    finally:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
+    return None
+
+
+class _Incomplete(Exception):
+    """A member's bytes failed while they were written: nothing replaces the target."""

@@ -6,6 +6,9 @@ import enum
 from dataclasses import dataclass
 from typing import Any, Union
 
+# Rules build the locations of findings with it; it lives with the parser fixes use.
+from mar_lint.jsonpointer import json_pointer as json_pointer
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -104,8 +107,3 @@ class Finding:
     @property
     def fixable(self) -> bool:
         return self.fix is not None
-
-
-def json_pointer(*parts: object) -> str:
-    """RFC 6901 pointer to a value inside a JSON member: json_pointer("inputs", 0) == "/inputs/0"."""
-    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)

@@ -11,26 +11,13 @@ set (setting a whole `data_shape` after an earlier fix set its first dimension i
 the new shape keeps that dimension). Removing a member an earlier fix moves is no conflict:
 the move becomes moot. Held-back fixes are listed with the reason.
 
-How the archive is written, so the same input gives the same bytes:
-- members sorted by name (duplicate names keep their archive order), every timestamp
-  1980-01-01 00:00 (the earliest a zip can hold), mode 0o644, made on Unix, no extra fields;
-- unchanged members are copied as their compressed bytes: read from the source at the local
-  header's data offset, written behind a new local header with the CRC-32 and sizes of the
-  source's central directory, never inflated and deflated again (a member whose local header
-  disagrees with the central directory, or whose bytes overlap another's, stops the write:
-  its bytes are not one consistent member's);
-- changed JSON members are serialised with the indentation of the original (its first
-  indented line; 4 spaces for MANIFEST.json and 2 for other members when the original has
-  none), keys in their original order, non-ASCII kept as UTF-8, and the original's final
-  newline; they keep their member's compression method;
-- model folders become zips deflated, as `mxnet-model-export` writes them; their files are
-  read as checks read them (a link or special file stops the write: exit 2);
-- a link or special-file entry of a zip is written as the plain file its bytes make, never
-  as a link (MMS would follow it out of the model folder);
-- the file is written to a temporary file in the target folder and renamed over the target
-  only when complete: an error or Ctrl-C leaves no partial file. Like `cp` and `zip`, it
-  does not fsync: the rename is atomic for every reader; surviving a power cut right after
-  it is left to the file system (ext4 flushes a file renamed over another).
+The archive written is the same bytes for the same input: `mar_lint.zip_writer` says how
+(members sorted by name, fixed timestamps and modes, unchanged members copied as their
+compressed bytes, atomic). Changed JSON members are serialised with the indentation of the
+original (its first indented line; 4 spaces for MANIFEST.json and 2 for other members when
+the original has none), keys in their original order, non-ASCII kept as UTF-8, and the
+original's final newline.
+
 With `--in-place` on a model folder, only the changed files are rewritten (each atomically),
 removed members are deleted and renamed ones moved.
 """
@@ -41,30 +28,35 @@ import copy
 import json
 import os
 import re
-import shutil
 import stat
-import tempfile
-import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import Any
 
+from mar_lint import jsonpointer
 from mar_lint.archive import MANIFEST, ArchiveView, Member, MemberError
-from mar_lint.findings import Finding, RemoveMember, RenameMember, SetJson
+from mar_lint.files import atomic_write
+from mar_lint.findings import Finding, Fix, RemoveMember, RenameMember, SetJson
+from mar_lint.zip_writer import Written, write_zip
 
-FIXED_DATE_TIME = (1980, 1, 1, 0, 0, 0)
-FILE_MODE = 0o644
-DIR_MODE = 0o755
-UNIX = 3  # the "made by" system of the central directory
-_DATA_DESCRIPTOR_FLAG = 0x08
-_CHUNK = 1 << 20
+__all__ = [
+    "UNSAFE_HELD",
+    "FixError",
+    "HeldBack",
+    "Plan",
+    "Written",
+    "new_json",
+    "output_members",
+    "plan_fixes",
+    "serialise",
+    "write_archive",
+    "write_folder_in_place",
+]
+
 UNSAFE_HELD = "unsafe: needs --unsafe-fixes"
-_METHODS = {"stored": zipfile.ZIP_STORED, "deflated": zipfile.ZIP_DEFLATED}
-_METHODS.update(bzip2=zipfile.ZIP_BZIP2, lzma=zipfile.ZIP_LZMA)
 _INDENT = re.compile(r"\n([ \t]+)\S")
 
 
@@ -97,21 +89,33 @@ class Plan:
         return bool(self.documents or self.removed or self.renamed)
 
 
-@dataclass(frozen=True)
-class Written:
-    """What `write_archive` wrote: the output's members, in order, each with the source member
-    whose compressed bytes it holds unchanged (None when it was written anew)."""
+@dataclass
+class _Draft:
+    """The archive the fixes accepted so far produce, and what they claim in it."""
 
-    copied: tuple[Member | None, ...]
+    documents: dict[int, Any] = field(default_factory=dict)  # member index -> new JSON value
+    removed: set[int] = field(default_factory=set)
+    renamed: dict[int, str] = field(default_factory=dict)
+    # (member index, pointer) -> the value an applied fix set there.
+    claims: dict[tuple[int, str], Any] = field(default_factory=dict)
+    edited: set[int] = field(default_factory=set)  # members whose JSON a fix set
+
+    def copy(self) -> _Draft:
+        """A copy to try a fix on (documents are copied when first edited, see `set_json`)."""
+        return _Draft(
+            dict(self.documents),
+            set(self.removed),
+            dict(self.renamed),
+            dict(self.claims),
+            set(self.edited),
+        )
 
 
 class _Planner:
     def __init__(self, view: ArchiveView) -> None:
         self.view = view
         self.plan = Plan()
-        # (member index, pointer) -> the value an applied fix set there.
-        self.claims: dict[tuple[int, str], Any] = {}
-        self.edited: set[int] = set()
+        self.draft = _Draft()
 
     def member(self, name: str) -> Member:
         member = self.view.get(name)
@@ -119,47 +123,59 @@ class _Planner:
             raise EditFailed(f"{name!r} is not in the archive")
         return member
 
-    def try_fix(self, finding: Finding) -> None:
-        assert finding.fix is not None
-        documents = dict(self.plan.documents)
-        removed, renamed = set(self.plan.removed), dict(self.plan.renamed)
-        claims, edited = dict(self.claims), set(self.edited)
+    def try_fix(self, finding: Finding, fix: Fix) -> None:
+        """Apply the fix whole to a copy of the draft, and keep it only if no edit failed and
+        it conflicts with no earlier fix (see the module docstring)."""
+        draft = self.draft.copy()
         try:
-            for edit in finding.fix.edits:
+            for edit in fix.edits:
                 if isinstance(edit, SetJson):
-                    member = self.member(edit.member)
-                    if member.index in removed:
-                        raise EditFailed(f"an earlier fix removes {edit.member!r}")
-                    if member.index not in documents:
-                        documents[member.index] = self.original(member)
-                    else:
-                        documents[member.index] = copy.deepcopy(documents[member.index])
-                    documents[member.index] = set_pointer(
-                        documents[member.index], edit.pointer, edit.value
-                    )
-                    claims[(member.index, edit.pointer)] = edit.value
-                    edited.add(member.index)
+                    self.set_json(draft, edit)
                 elif isinstance(edit, RemoveMember):
-                    for member in self.copies(edit):
-                        if member.index in edited:
-                            raise EditFailed(f"an earlier fix edits {member.name!r}")
-                        renamed.pop(member.index, None)  # a removed member moves nowhere
-                        removed.add(member.index)
+                    self.remove(draft, edit)
                 elif isinstance(edit, RenameMember):
-                    member = self.member(edit.member)
-                    if member.index in removed:
-                        raise EditFailed(f"an earlier fix removes {edit.member!r}")
-                    if renamed.get(member.index, edit.new_name) != edit.new_name:
-                        raise EditFailed(f"an earlier fix renames {edit.member!r} otherwise")
-                    renamed[member.index] = edit.new_name
-            self.check_claims(documents, self.claims)  # what earlier fixes set still holds
-            self.check_names(removed, renamed)
+                    self.rename(draft, edit)
+            self.check_claims(draft.documents, self.draft.claims)  # earlier fixes' values hold
+            self.check_names(draft.removed, draft.renamed)
         except EditFailed as exc:
             self.plan.held_back.append(HeldBack(finding, str(exc)))
             return
-        self.plan.documents, self.plan.removed, self.plan.renamed = documents, removed, renamed
-        self.claims, self.edited = claims, edited
+        self.draft = draft
+        self.plan.documents, self.plan.removed = draft.documents, draft.removed
+        self.plan.renamed = draft.renamed
         self.plan.applied.append(finding)
+
+    def set_json(self, draft: _Draft, edit: SetJson) -> None:
+        member = self.member(edit.member)
+        if member.index in draft.removed:
+            raise EditFailed(f"an earlier fix removes {edit.member!r}")
+        if member.index not in draft.documents:
+            document = self.original(member)
+        else:
+            document = copy.deepcopy(draft.documents[member.index])
+        try:
+            draft.documents[member.index] = jsonpointer.set_value(
+                document, edit.pointer, edit.value
+            )
+        except jsonpointer.PointerError as exc:
+            raise EditFailed(str(exc)) from exc
+        draft.claims[(member.index, edit.pointer)] = edit.value
+        draft.edited.add(member.index)
+
+    def remove(self, draft: _Draft, edit: RemoveMember) -> None:
+        for member in self.copies(edit):
+            if member.index in draft.edited:
+                raise EditFailed(f"an earlier fix edits {member.name!r}")
+            draft.renamed.pop(member.index, None)  # a removed member moves nowhere
+            draft.removed.add(member.index)
+
+    def rename(self, draft: _Draft, edit: RenameMember) -> None:
+        member = self.member(edit.member)
+        if member.index in draft.removed:
+            raise EditFailed(f"an earlier fix removes {edit.member!r}")
+        if draft.renamed.get(member.index, edit.new_name) != edit.new_name:
+            raise EditFailed(f"an earlier fix renames {edit.member!r} otherwise")
+        draft.renamed[member.index] = edit.new_name
 
     def original(self, member: Member) -> Any:
         document = self.view.json(member)
@@ -179,8 +195,8 @@ class _Planner:
     def check_claims(documents: dict[int, Any], claims: dict[tuple[int, str], Any]) -> None:
         for (index, pointer), value in claims.items():
             try:
-                now = get_pointer(documents[index], pointer)
-            except EditFailed:
+                now = jsonpointer.resolve(documents[index], pointer)
+            except jsonpointer.PointerError:
                 now = _MISSING
             if now != value:
                 raise EditFailed(f"it would change {pointer} that an earlier fix set")
@@ -199,14 +215,14 @@ _MISSING = object()
 
 def plan_fixes(view: ArchiveView, findings: Iterable[Finding], unsafe: bool) -> Plan:
     """Choose the fixes to apply and work out the archive they produce (nothing is written)."""
-    fixable = [(i, f) for i, f in enumerate(findings) if f.fix is not None]
-    fixable.sort(key=lambda pair: (not pair[1].fix.safe, pair[1].code, pair[0]))  # type: ignore[union-attr]
+    fixable = [(i, f, f.fix) for i, f in enumerate(findings) if f.fix is not None]
+    fixable.sort(key=lambda item: (not item[2].safe, item[1].code, item[0]))
     planner = _Planner(view)
-    for _, finding in fixable:
-        if not finding.fix.safe and not unsafe:  # type: ignore[union-attr]
+    for _, finding, fix in fixable:
+        if not fix.safe and not unsafe:
             planner.plan.held_back.append(HeldBack(finding, UNSAFE_HELD))
         else:
-            planner.try_fix(finding)
+            planner.try_fix(finding, fix)
     plan = planner.plan
     # A fix that sets a value the member already holds changes nothing.
     for index in [i for i, doc in plan.documents.items() if doc == view.json(_at(view, i)).value]:
@@ -216,50 +232,6 @@ def plan_fixes(view: ArchiveView, findings: Iterable[Finding], unsafe: bool) -> 
 
 def _at(view: ArchiveView, index: int) -> Member:
     return view.members[index]
-
-
-# -- JSON pointers ---------------------------------------------------------------------------
-
-
-def _tokens(pointer: str) -> list[str]:
-    if pointer and not pointer.startswith("/"):
-        raise EditFailed(f"{pointer!r} is not a JSON pointer")
-    return [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")[1:]]
-
-
-def _step(node: Any, token: str, pointer: str) -> Any:
-    if isinstance(node, dict) and token in node:
-        return node[token]
-    if isinstance(node, list) and token.isdigit() and int(token) < len(node):
-        return node[int(token)]
-    raise EditFailed(f"{pointer} does not exist")
-
-
-def get_pointer(document: Any, pointer: str) -> Any:
-    node = document
-    for token in _tokens(pointer):
-        node = _step(node, token, pointer)
-    return node
-
-
-def set_pointer(document: Any, pointer: str, value: Any) -> Any:
-    """`document` with the value at `pointer` set (its parent must exist; "-" appends)."""
-    tokens = _tokens(pointer)
-    if not tokens:
-        return copy.deepcopy(value)
-    parent = document
-    for token in tokens[:-1]:
-        parent = _step(parent, token, pointer)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        parent[last] = copy.deepcopy(value)
-    elif isinstance(parent, list) and last == "-":
-        parent.append(copy.deepcopy(value))
-    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        parent[int(last)] = copy.deepcopy(value)
-    else:
-        raise EditFailed(f"the parent of {pointer} cannot hold {last!r}")
-    return document
 
 
 # -- serialisation ---------------------------------------------------------------------------
@@ -301,142 +273,12 @@ def output_members(view: ArchiveView, plan: Plan) -> list[tuple[str, Member]]:
 # -- writing ---------------------------------------------------------------------------------
 
 
-@contextmanager
-def atomic_output(target: Path, mode: int = FILE_MODE) -> Iterator[IO[bytes]]:
-    """A file in the target's folder that becomes `target` only when the block completes."""
-    handle = tempfile.NamedTemporaryFile(
-        "w+b", dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            yield handle
-        os.chmod(handle.name, mode)
-        os.replace(handle.name, target)
-    except BaseException:  # KeyboardInterrupt too: no partial file is left behind
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-
-
-def _zip_info(name: str, method: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, date_time=FIXED_DATE_TIME)
-    info.compress_type = method
-    info.create_system = UNIX
-    info.external_attr = (0o100000 | FILE_MODE) << 16  # a regular file, rw-r--r--
-    return info
-
-
-def _main_method(view: ArchiveView) -> int:
-    methods = Counter(m.compression for m in view.files if m.compression in _METHODS)
-    if view.kind == "folder" or not methods:
-        return zipfile.ZIP_DEFLATED
-    return _METHODS[max(sorted(methods), key=lambda name: methods[name])]
-
-
 def write_archive(view: ArchiveView, plan: Plan, target: Path) -> Written:
     """Write the planned archive to `target` as a zip (atomically)."""
-    changed = new_json(view, plan)
     try:
-        with warnings.catch_warnings(), atomic_output(target) as handle:
-            # Duplicate names no fix removed are kept as they were: not worth a warning here.
-            warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
-            with zipfile.ZipFile(handle, "w") as out:
-                copied = [
-                    _write_member(out, view, name, member, changed)
-                    for name, member in output_members(view, plan)
-                ]
+        return write_zip(view, output_members(view, plan), new_json(view, plan), target)
     except (OSError, MemberError, zipfile.BadZipFile) as exc:
         raise FixError(f"cannot write {target}: {exc}") from exc
-    return Written(tuple(copied))
-
-
-def _write_member(
-    out: zipfile.ZipFile, view: ArchiveView, name: str, member: Member, changed: dict[int, bytes]
-) -> Member | None:
-    """Write one member; returns the source member when its compressed bytes were copied."""
-    if member.is_dir:
-        info = _zip_info(name, zipfile.ZIP_STORED)
-        info.external_attr = (0o040000 | DIR_MODE) << 16 | 0x10  # a folder, MS-DOS flag too
-        out.writestr(info, b"")
-    elif view.kind == "folder":
-        data = changed.get(member.index)
-        if data is None:
-            _write_file(out, view, name, member)
-        else:
-            out.writestr(_zip_info(name, _main_method(view)), data)
-    elif member.index in changed:
-        method = _METHODS.get(member.compression, _main_method(view))
-        out.writestr(_zip_info(name, method), changed[member.index])
-    else:
-        _copy_raw(view, member, name, out)
-        return member
-    return None
-
-
-def _write_file(out: zipfile.ZipFile, view: ArchiveView, name: str, member: Member) -> None:
-    """A folder's file, read the way checks read it: no links followed, no special files."""
-    with view.stream(member) as source, out.open(_zip_info(name, _main_method(view)), "w") as sink:
-        shutil.copyfileobj(source, sink, _CHUNK)
-
-
-def _copy_raw(view: ArchiveView, member: Member, name: str, out: zipfile.ZipFile) -> None:
-    """Copy a member's compressed bytes unchanged behind a new local header.
-
-    zipfile has no public way to add precompressed data: the header is built with
-    `ZipInfo.FileHeader` and the entry appended to the writer's list, which `ZipFile.close`
-    turns into the central directory (Zip64 records included when sizes need them). The
-    CRC-32 and sizes come from the source's central directory, as does the data's length.
-    """
-    source = member.info
-    assert source is not None and view.layout is not None
-    # Bytes whose records disagree, or that other members share, are not one member's to copy.
-    problem = view.layout_problem(member)
-    if problem:
-        raise MemberError(f"{member.name} {problem}")
-    info = _zip_info(name, source.compress_type)
-    info.flag_bits = source.flag_bits & ~_DATA_DESCRIPTOR_FLAG  # sizes go in the header
-    info.CRC, info.compress_size, info.file_size = (
-        source.CRC,
-        source.compress_size,
-        source.file_size,
-    )
-    zip64 = max(info.file_size, info.compress_size) > zipfile.ZIP64_LIMIT
-    with view.open_file() as handle:
-        handle.seek(view.layout.placements[member.index].data_start)  # type: ignore[arg-type]
-        fp = out.fp
-        assert fp is not None
-        info.header_offset = fp.tell()
-        fp.write(info.FileHeader(zip64))
-        _copy_bytes(handle, fp, info.compress_size, member.name)
-    out.filelist.append(info)
-    out.NameToInfo[info.filename] = info
-    out.start_dir = fp.tell()  # where the next entry, or the central directory, goes
-    out._didModify = True  # type: ignore[attr-defined]
-
-
-def _copy_bytes(source: IO[bytes], sink: IO[bytes], count: int, name: str) -> None:
-    """Copy `count` bytes from the source's position to the sink's, in the kernel where it
-    can (`copy_file_range`, as `cp` does), else through a buffer."""
-    sink.flush()
-    start, at = source.tell(), sink.tell()
-    done = 0
-    try:
-        while done < count:
-            step = os.copy_file_range(
-                source.fileno(), sink.fileno(), count - done, start + done, at + done
-            )
-            if step == 0:
-                break
-            done += step
-    except (AttributeError, OSError):  # no copy_file_range here, or not between these files
-        pass
-    source.seek(start + done)
-    sink.seek(at + done)
-    while done < count:
-        chunk = source.read(min(_CHUNK, count - done))
-        if not chunk:
-            raise MemberError(f"{name}: the archive ends inside its data")
-        sink.write(chunk)
-        done += len(chunk)
 
 
 def write_folder_in_place(view: ArchiveView, plan: Plan) -> None:
@@ -447,7 +289,7 @@ def write_folder_in_place(view: ArchiveView, plan: Plan) -> None:
     try:
         for index, data in changed.items():
             path = _inside(root, _at(view, index).name)
-            with atomic_output(path, stat.S_IMODE(path.stat().st_mode)) as handle:
+            with atomic_write(path, stat.S_IMODE(path.stat().st_mode)) as handle:
                 handle.write(data)
         left: set[Path] = set()
         for index in sorted(plan.removed):

@@ -9,13 +9,13 @@ the tensor it moves, when MXNet could infer it.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
+
+from mar_lint.files import atomic_write
 
 Shape = Sequence[int]
 
@@ -141,14 +141,5 @@ def write_graph(dot_text: str, target: Path) -> None:
 
 def _replace_with(target: Path, data: bytes) -> None:
     """Write via a temporary file beside the target, so a failure leaves no half file."""
-    handle, temporary = tempfile.mkstemp(prefix=".mar-lint-", dir=target.parent or ".")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes files only their owner can read
-        os.replace(temporary, target)
-    finally:
-        if os.path.lexists(temporary):
-            os.unlink(temporary)
+    with atomic_write(target) as out:
+        out.write(data)

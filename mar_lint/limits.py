@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 MiB = 1 << 20
 GiB = 1 << 30
+# Largest single read, inflation step or copy: memory stays bounded whatever a file claims.
+READ_CHUNK = MiB
 
 
 @dataclass(frozen=True)

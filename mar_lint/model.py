@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
-from mar_lint import graph as graph_structure
+from mar_lint import graph_structure
 from mar_lint.archive import (
     MANIFEST,
     ArchiveSource,

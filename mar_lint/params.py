@@ -24,11 +24,12 @@ import struct
 import typing
 from dataclasses import dataclass, replace
 
+from mar_lint.limits import READ_CHUNK
+
 LFS_POINTER_PREFIX = b"version https://git-lfs.github.com/spec/"
 
 _LIST_MAGIC = 0x112
 _V1_MAGIC, _V2_MAGIC, _V3_MAGIC = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-_CHUNK = 1 << 20  # largest single read: memory stays bounded whatever the file claims
 # Smallest conceivable record: a legacy "none" (one u32) of old writers. In mxnet 1.9.1 the
 # smallest loadable one is the 12-byte v2 "none" record, so 4 is a safe lower bound.
 _MIN_RECORD_BYTES = 4
@@ -163,11 +164,11 @@ class _Cursor:
             raise self._truncated(n, what, left)
 
     def read_upto(self, n: int) -> bytes:
-        """Up to `n` bytes (fewer only at EOF), fetched in chunks of at most `_CHUNK`."""
+        """Up to `n` bytes (fewer only at EOF), fetched in chunks of at most `READ_CHUNK`."""
         parts: list[bytes] = []
         got = 0
         while got < n:
-            part = self.stream.read(min(n - got, _CHUNK))
+            part = self.stream.read(min(n - got, READ_CHUNK))
             if not part:
                 break
             parts.append(part)
@@ -197,7 +198,7 @@ class _Cursor:
             return
         start, left = self.pos, n
         while left:
-            part = self.stream.read(min(left, _CHUNK))
+            part = self.stream.read(min(left, READ_CHUNK))
             if not part:
                 self.pos = start
                 raise self._truncated(n, what, n - left)
@@ -212,7 +213,7 @@ class _Cursor:
             self.pos += total
             return total
         total = 0
-        while part := self.stream.read(_CHUNK):
+        while part := self.stream.read(READ_CHUNK):
             total += len(part)
         self.pos += total
         return total

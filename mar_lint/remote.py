@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, cast
 from urllib.parse import urlsplit, urlunsplit
 
 from mar_lint.archive import RangeFile, SourceError
+from mar_lint.limits import READ_CHUNK
 
 REMOTE_SCHEMES = ("http://", "https://", "s3://")
 ARCHIVE_SUFFIXES = (".model", ".mar")
@@ -37,7 +38,6 @@ _READ_AHEAD = 8 << 20
 # this much: headers of a run of small tensors then arrive in one request, not one each.
 _NEAR_FETCH = 64 << 10
 _CACHE_BYTES = 16 << 20  # fetched bytes kept for re-reads (headers read twice, members re-opened)
-_DOWNLOAD_CHUNK = 1 << 20
 
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.-]*://)[^/@\s]*@", re.IGNORECASE)
 _QUERY = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s?#'\"]*)\?[^\s#'\"]*", re.IGNORECASE)
@@ -288,7 +288,7 @@ class RemoteArchive:
         try:
             with self._filesystem.open(self._path, "rb", block_size=0) as stream:
                 self.requests += 1
-                while chunk := stream.read(_DOWNLOAD_CHUNK):
+                while chunk := stream.read(READ_CHUNK):
                     self.moved += len(chunk)
                     if self.moved > self.options.max_transfer:
                         local.close()

@@ -15,7 +15,9 @@ def listed(names: Sequence[str], limit: int = MAX_LISTED) -> str:
 
 
 def plural(count: int, word: str) -> str:
-    """'1 entry', '2 entries', '3 arrays'."""
+    """'1 entry', '2 entries', '3 arrays', '2 fixes'."""
     if count == 1:
         return f"{count} {word}"
-    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+    if word.endswith("y") and word[-2:-1] not in tuple("aeiou"):
+        return f"{count} {word[:-1]}ies"
+    return f"{count} {word}es" if word.endswith(("s", "x", "ch", "sh")) else f"{count} {word}s"

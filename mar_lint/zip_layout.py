@@ -19,6 +19,8 @@ import zlib
 from dataclasses import dataclass
 from typing import IO
 
+from mar_lint.limits import READ_CHUNK
+
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # APPNOTE 4.3.7
 _CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # APPNOTE 4.3.12
 _LOCAL_SIGNATURE = b"PK\x03\x04"
@@ -29,8 +31,6 @@ _ENCRYPTED = 0x0001 | 0x0040  # traditional and strong encryption
 _DESCRIPTOR = 0x0008  # CRC and sizes follow the data
 _ZIP64_EXTRA = 0x0001
 _UNICODE_PATH_EXTRA = 0x7075
-_SCAN_CHUNK = 1 << 20
-_SHOWN_NAMES = 3
 
 
 @dataclass(frozen=True)
@@ -101,26 +101,13 @@ def _local_sizes(fields: tuple, extra: bytes) -> tuple[int, int]:
     return csize, usize
 
 
-def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int) -> Placement:
-    start = info.header_offset
-    problems: list[str] = []
-    unicode_name = _unicode_name(info.extra, raw_name)
-    guess_end = start + _LOCAL.size + len(raw_name) + info.compress_size
-    if start < 0 or start + _LOCAL.size > size:
-        where = "before the start of the file" if start < 0 else "past the end of the file"
-        problems.append(f"its central directory entry puts its local header {where}")
-        return Placement(
-            max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
-        )
-    handle.seek(start)
-    fields = _LOCAL.unpack(handle.read(_LOCAL.size))
-    if fields[0] != _LOCAL_SIGNATURE:
-        problems.append(f"there is no local header at offset {start:,}, where the directory says")
-        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
+def _header_problems(
+    fields: tuple, local_name: bytes, local_extra: bytes, raw_name: bytes, info: zipfile.ZipInfo
+) -> list[str]:
+    """What a local header (its unpacked `fields`, name and extra field) says otherwise than
+    the member's central directory entry."""
+    problems = []
     flags, method, crc = fields[2], fields[3], fields[6]
-    local_name = handle.read(fields[9])
-    local_extra = handle.read(fields[10])
-    data_start = start + _LOCAL.size + fields[9] + fields[10]
     if local_name != raw_name:
         problems.append(f"its local header names it {local_name.decode('utf-8', 'replace')!r}")
     if method != info.compress_type:
@@ -145,6 +132,31 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
             f"(compressed/uncompressed), the directory CRC {info.CRC:08x} and "
             f"{info.compress_size:,}/{info.file_size:,}"
         )
+    return problems
+
+
+def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int) -> Placement:
+    start = info.header_offset
+    problems: list[str] = []
+    unicode_name = _unicode_name(info.extra, raw_name)
+    guess_end = start + _LOCAL.size + len(raw_name) + info.compress_size
+    if start < 0 or start + _LOCAL.size > size:
+        where = "before the start of the file" if start < 0 else "past the end of the file"
+        problems.append(f"its central directory entry puts its local header {where}")
+        return Placement(
+            max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
+        )
+    handle.seek(start)
+    header = handle.read(_LOCAL.size)
+    fields = _LOCAL.unpack(header)
+    if fields[0] != _LOCAL_SIGNATURE:
+        problems.append(f"there is no local header at offset {start:,}, where the directory says")
+        return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
+    local_name = handle.read(fields[9])
+    local_extra = handle.read(fields[10])
+    data_start = data_offset(header, start)
+    problems.extend(_header_problems(fields, local_name, local_extra, raw_name, info))
+    uses_descriptor = bool((fields[2] | info.flag_bits) & _DESCRIPTOR)
     unicode_name = unicode_name or _unicode_name(local_extra, local_name)
     end = data_start + info.compress_size
     if uses_descriptor:
@@ -204,7 +216,7 @@ def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
     handle.seek(start)
     left = end - start
     while left > 0:
-        chunk = handle.read(min(_SCAN_CHUNK, left))
+        chunk = handle.read(min(READ_CHUNK, left))
         if not chunk:
             break
         left -= len(chunk)
@@ -254,23 +266,54 @@ def _stray(
     return problems
 
 
+@dataclass(frozen=True)
+class EndRecord:
+    """The end-of-central-directory record, as zipfile itself finds it (the Zip64 values
+    when there are Zip64 records)."""
+
+    entries: int  # members the directory declares
+    directory_size: int
+    directory_offset: int  # where the directory says it starts
+    location: int  # where the record itself starts
+    comment: bytes
+
+
+def read_end_record(handle: IO[bytes]) -> EndRecord | None:
+    """The end record of the zip open as `handle`, found by `zipfile`'s own search (these
+    are zipfile internals: the one place mar-lint reads them); None when there is none.
+
+    Raises OSError or struct.error when the file cannot be read there, zipfile.BadZipFile
+    for a Zip64 locator that claims several disks."""
+    record = zipfile._EndRecData(handle)  # type: ignore[attr-defined]
+    if record is None:
+        return None
+    return EndRecord(
+        entries=record[zipfile._ECD_ENTRIES_TOTAL],  # type: ignore[attr-defined]
+        directory_size=record[zipfile._ECD_SIZE],  # type: ignore[attr-defined]
+        directory_offset=record[zipfile._ECD_OFFSET],  # type: ignore[attr-defined]
+        location=record[zipfile._ECD_LOCATION],  # type: ignore[attr-defined]
+        comment=record[zipfile._ECD_COMMENT],  # type: ignore[attr-defined]
+    )
+
+
+def data_offset(local_header: bytes, header_offset: int) -> int:
+    """Where a member's data starts: past its local header at `header_offset`, whose fixed
+    30 bytes (or more) are `local_header`, and the name and extra field that header sizes."""
+    name_length, extra_length = struct.unpack_from("<HH", local_header, 26)
+    return header_offset + _LOCAL.size + name_length + extra_length
+
+
 def read_layout(
-    handle: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, end_record: list
+    handle: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, end_record: EndRecord
 ) -> Layout:
     """The layout of a zip that zipfile has listed as `infos` (its central directory at
     `start_dir`, found through `end_record`)."""
     size = handle.seek(0, 2)
-    names = _directory_names(
-        handle,
-        start_dir,
-        end_record[zipfile._ECD_SIZE],
-        len(infos),  # type: ignore[attr-defined]
-    )
+    names = _directory_names(handle, start_dir, end_record.directory_size, len(infos))
     placements = tuple(_place(handle, info, name, size) for info, name in zip(infos, names))
     overlapping, later = _overlaps(placements)
-    declared = end_record[zipfile._ECD_OFFSET]  # type: ignore[attr-defined]
-    stray = _stray(handle, placements, start_dir, declared)
-    comment = end_record[zipfile._ECD_COMMENT]  # type: ignore[attr-defined]
+    stray = _stray(handle, placements, start_dir, end_record.directory_offset)
+    comment = end_record.comment
     if _END_SIGNATURE in comment or _CENTRAL_SIGNATURE in comment:
         stray.append(
             "the archive comment holds another central directory: tools that search the "
@@ -322,7 +365,7 @@ class MemberReader:
         if self._inflater is None:
             return self._compressed(want)
         while not self._inflater.eof:
-            data = self._inflater.unconsumed_tail or self._compressed(_SCAN_CHUNK)
+            data = self._inflater.unconsumed_tail or self._compressed(READ_CHUNK)
             if not data:
                 return b""
             piece = self._inflater.decompress(data, want)
@@ -340,7 +383,7 @@ class MemberReader:
         pieces = []
         wanted = count
         while wanted > 0 and self._produced < self._size:
-            piece = self._next(min(wanted, self._size - self._produced, _SCAN_CHUNK))
+            piece = self._next(min(wanted, self._size - self._produced, READ_CHUNK))
             if not piece:
                 raise MemberDataError(
                     f"the compressed data ends after {self._produced:,} of the "

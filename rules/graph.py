@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from mar_lint.findings import Consequence, Problem
-from mar_lint.graph import GraphIssue
+from mar_lint.graph_structure import GraphIssue
 from mar_lint.model import ModelView, known_shape
 from mar_lint.registry import rule
 

@@ -156,7 +156,9 @@ def engine_answer(
         output_shapes=[list(s) for s in result.output_shapes],
         aux_shapes=[list(result.aux_shapes[a]) for a in result.auxiliary_states],
     )
-    if dtypes is not None:
+    if dtypes is not None and result.type_error:
+        out["type_error"] = result.type_error
+    elif dtypes is not None:
         out.update(
             arg_dtypes=[result.arg_dtypes[a] for a in result.arguments],
             output_dtypes=list(result.output_dtypes),

@@ -327,8 +327,8 @@ BROADCAST_OPS = (
 
 
 @maker("broadcast")
-def _broadcast(r: random.Random) -> Case:
-    op = r.choice(BROADCAST_OPS)
+def _broadcast(r: random.Random, ops: tuple[str, ...] = BROADCAST_OPS) -> Case:
+    op = r.choice(ops)
     lhs = dims(r, r.randint(1, 4), 1, 4)
     rhs = [
         d if r.random() < 0.5 else r.choice((1, d, d + 1))
@@ -351,8 +351,8 @@ REDUCE_OPS = ("sum", "mean", "max", "min", "prod", "sum_axis")
 
 
 @maker("reduce")
-def _reduce(r: random.Random) -> Case:
-    op = r.choice(REDUCE_OPS)
+def _reduce(r: random.Random, ops: tuple[str, ...] = REDUCE_OPS) -> Case:
+    op = r.choice(ops)
     ndim = r.randint(1, 4)
     attrs: dict[str, Any] = {}
     if r.random() < 0.8:
@@ -663,6 +663,121 @@ def _multibox_detection(r: random.Random) -> Case:
     }
     op = "_contrib_MultiBoxDetection"
     return Case(op, graph(op, {}, ["cls_prob", "loc_pred", "anchor"]), shapes)
+
+
+# -- the operators the engine models that the makers above leave out ---------------------------
+
+UNARY_OPS = tuple(
+    "relu tanh exp log rsqrt square abs sign negative reciprocal floor ceil round rint fix trunc "
+    "sin cos tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh erf erfinv log1p expm1 "
+    "log2 log10 softsign cbrt rcbrt gamma gammaln degrees radians logical_not zeros_like "
+    "ones_like make_loss MakeLoss hard_sigmoid _contrib_div_sqrt_dim identity stop_gradient".split()
+)
+
+
+def _dtypes_sometimes(r: random.Random, names: list[str]) -> dict[str, str] | None:
+    """Every other case also compares dtypes, the inputs' drawn from the float types."""
+    if r.random() < 0.5:
+        return None
+    dtype = r.choice(FLOATS)
+    return {name: dtype for name in names}
+
+
+@maker("unary")
+def _unary(r: random.Random) -> Case:
+    op = r.choice(UNARY_OPS)
+    attrs: dict[str, Any] = {}
+    if op == "hard_sigmoid" and r.random() < 0.7:
+        attrs = {"alpha": round(r.uniform(0.1, 0.5), 2), "beta": round(r.uniform(0, 1), 2)}
+    shapes = {"data": dims(r, r.randint(1, 4))} if r.random() < 0.9 else {}
+    return Case(op, graph(op, attrs, ["data"]), shapes, _dtypes_sometimes(r, ["data"]))
+
+
+SCALAR_NAMES = (
+    "plus minus rminus mul div rdiv power rpower maximum minimum mod rmod hypot equal not_equal "
+    "greater greater_equal lesser lesser_equal logical_and logical_or logical_xor"
+).split()
+OLD_SCALAR_OPS = ("_PlusScalar", "_RDivScalar", "_MaximumScalar", "_LesserEqualScalar")
+
+
+@maker("scalar")
+def _scalar(r: random.Random) -> Case:
+    op = r.choice([f"_{name}_scalar" for name in SCALAR_NAMES] + list(OLD_SCALAR_OPS))
+    attrs: dict[str, Any] = {"scalar": r.choice((0.5, 1, 2, -3))}
+    if r.random() < 0.3:
+        attrs["is_int"] = r.choice(("True", "False"))
+    shapes = {"data": dims(r, r.randint(1, 4))}
+    return Case(op, graph(op, attrs, ["data"]), shapes, _dtypes_sometimes(r, ["data"]))
+
+
+BINARY_OPS = (
+    "_maximum _minimum _power _hypot _mod _equal _not_equal _greater _greater_equal _lesser "
+    "_lesser_equal _logical_and _logical_or _logical_xor _grad_add elemwise_sub elemwise_div "
+    "_Maximum _Greater_Equal _Logical_Xor"
+).split()
+
+
+@maker("binary")
+def _binary(r: random.Random) -> Case:
+    op = r.choice(BINARY_OPS)
+    lhs = dims(r, r.randint(1, 3), 1, 4)
+    shapes = {"lhs": lhs} if r.random() < 0.8 else {}
+    if r.random() < 0.6:
+        shapes["rhs"] = lhs if r.random() < 0.8 else dims(r, len(lhs), 1, 4)
+    return Case(op, graph(op, {}, ["lhs", "rhs"]), shapes, _dtypes_sometimes(r, list(shapes)))
+
+
+MORE_BROADCAST_OPS = tuple(
+    f"broadcast_{name}"
+    for name in (
+        "mod power minimum hypot equal not_equal greater greater_equal lesser lesser_equal "
+        "logical_and logical_or logical_xor plus minus"
+    ).split()
+)
+
+
+@maker("broadcast-more")
+def _broadcast_more(r: random.Random) -> Case:
+    return _broadcast(r, MORE_BROADCAST_OPS)
+
+
+@maker("nan-reduce")
+def _nan_reduce(r: random.Random) -> Case:
+    return _reduce(r, ("nansum", "nanprod", "max_axis", "min_axis"))
+
+
+@maker("_full")
+def _full(r: random.Random) -> Case:
+    attrs: dict[str, Any] = {"shape": tup(dims(r, r.randint(1, 3), 0, 5)), "value": 1.5}
+    if r.random() < 0.5:
+        attrs["dtype"] = r.choice(FLOATS + ("int32", "uint8"))
+    return Case("_full", graph("_full", attrs, []), {}, {} if r.random() < 0.5 else None)
+
+
+@maker("CTCLoss")
+def _ctc_loss(r: random.Random) -> Case:
+    op = r.choice(("CTCLoss", "ctc_loss", "_contrib_CTCLoss", "_contrib_ctc_loss"))
+    attrs: dict[str, Any] = {}
+    inputs = ["data", "label"]
+    for name in ("data_lengths", "label_lengths"):
+        if r.random() < 0.4:
+            attrs[f"use_{name}"] = "True"
+            inputs.append(name)
+    if r.random() < 0.4:
+        attrs["blank_label"] = r.choice(("first", "last"))
+    seq, batch, alphabet = r.randint(1, 8), r.randint(1, 3), r.randint(2, 6)
+    shapes = {
+        "data": [seq, batch, alphabet] if r.random() < 0.9 else dims(r, 2),
+        "label": [batch if r.random() < 0.9 else batch + 1, r.randint(1, 6)],
+        "data_lengths": [batch if r.random() < 0.9 else batch + 1],
+        "label_lengths": [batch],
+    }
+    for name in list(shapes):
+        if name not in inputs or r.random() < 0.1:
+            del shapes[name]
+    # A known label dtype alone is a type error: MXNet needs the data's.
+    dtypes = _dtypes_sometimes(r, [r.choice(("data", "data", "label"))])
+    return Case(op, graph(op, attrs, inputs), shapes, dtypes)
 
 
 def cases(seed: int = 20261130, per_maker: int = 60) -> Iterator[Case]:

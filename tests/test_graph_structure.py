@@ -1,4 +1,4 @@
-"""mar_lint.graph against graphs exported by mxnet 1.9.1 and mutations of them.
+"""mar_lint.graph_structure against graphs exported by mxnet 1.9.1 and mutations of them.
 
 MXNet runs in this process only on graphs it has just exported itself. Every hand-made or
 mutated graph goes to MXNet in one subprocess that forks once per graph (see RUNNER), because
@@ -17,7 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
-from mar_lint.graph import (
+from mar_lint.graph_structure import (
     GraphIssue,
     check_graph_structure,
     format_version,

@@ -29,6 +29,7 @@ from mar_lint.model import ModelView
 from mar_lint.registry import load_registry
 from mar_lint.runner import Checker
 from mar_lint.sandbox import Sandbox, SandboxFailure
+from mar_lint.zip_layout import data_offset
 
 # Test archives hold duplicate names on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
@@ -110,7 +111,7 @@ def test_corrupt_deflate_stream_is_reported_not_raised(tmp_path, mlp_model):
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         info = archive.getinfo("tabular-0000.params")
-    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    start = data_offset(bytes(data[info.header_offset :]), info.header_offset)
     data[start + 10 : start + 200] = bytes(190)  # garbage in the middle of the deflate stream
     path.write_bytes(bytes(data))
     result = check(path)

@@ -15,7 +15,6 @@ import dataclasses
 import json
 import os
 import stat
-import struct
 import subprocess
 import sys
 import zipfile
@@ -36,6 +35,8 @@ from builders import (
 )
 from graph_archives import FIXTURES, GraphArchive, graph_names
 from mms_oracle.harness import OracleUnavailable, Verdict, install_mms, missing_runtime, serve
+
+from mar_lint.zip_layout import data_offset
 
 pytestmark = [
     pytest.mark.mms_oracle,
@@ -95,8 +96,7 @@ def corrupt(path: Path, member: str) -> Path:
     data = bytearray(path.read_bytes())
     with zipfile.ZipFile(path) as archive:
         offset = archive.getinfo(member).header_offset
-    name_length, extra_length = struct.unpack_from("<HH", data, offset + 26)
-    data[offset + 30 + name_length + extra_length + 64] ^= 0xFF
+    data[data_offset(bytes(data[offset : offset + 30]), offset) + 64] ^= 0xFF
     path.write_bytes(bytes(data))
     return path
 
@@ -193,20 +193,18 @@ CASES: list[Case] = [
     # -- published graphs, each with the service it needs -------------------------------
     *(graph_variant(f"real:{name}", name) for name in graph_names()),
     Case(
-        "real:mobilefacenet-duplicate-operators",
+        "real:gender-age-duplicate-operators",
         lambda folder, _: GraphArchive(
-            "mobilefacenet",
-            symbol=duplicate_names(
-                (FIXTURES / "graphs/mobilefacenet-symbol.json").read_bytes(), True
-            ),
-        ).write(folder / "mobilefacenet-duplicate-operators.model"),
+            "gender-age",
+            symbol=duplicate_names((FIXTURES / "graphs/gender-age-symbol.json").read_bytes(), True),
+        ).write(folder / "gender-age-duplicate-operators.model"),
     ),
     Case(
-        "real:lenet-duplicate-weights",
+        "real:mnist-mlp-duplicate-weights",
         lambda folder, _: GraphArchive(
-            "lenet",
-            symbol=duplicate_names((FIXTURES / "graphs/lenet-symbol.json").read_bytes(), False),
-        ).write(folder / "lenet-duplicate-weights.model"),
+            "mnist-mlp",
+            symbol=duplicate_names((FIXTURES / "graphs/mnist-mlp-symbol.json").read_bytes(), False),
+        ).write(folder / "mnist-mlp-duplicate-weights.model"),
     ),
     # -- committed samples ----------------------------------------------------------------
     *(

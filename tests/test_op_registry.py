@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import check
 
-from mar_lint.graph import saved_version
+from mar_lint.graph_structure import saved_version
 from mar_lint.shapes import op_registry
 from mar_lint.shapes.op_registry import AttrError, check_graph_operators, check_node, params
 

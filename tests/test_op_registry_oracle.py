@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from mar_lint.graph import check_graph_structure, merged_attrs, saved_version
+from mar_lint.graph_structure import check_graph_structure, merged_attrs, saved_version
 from mar_lint.shapes import op_registry
 from mar_lint.shapes.op_registry import check_graph_operators, op_spec
 

@@ -13,6 +13,8 @@ import pytest
 from builders import ArchiveSpec, write_zip
 from conftest import check, run_cli
 
+from mar_lint.zip_layout import data_offset
+
 
 def raw_members(path: Path) -> dict[str, tuple[int, int, int, bytes]]:
     """name -> (CRC-32, method, uncompressed size, compressed bytes) read at each local
@@ -21,9 +23,7 @@ def raw_members(path: Path) -> dict[str, tuple[int, int, int, bytes]]:
     with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
         for info in archive.infolist():
             handle.seek(info.header_offset)
-            header = handle.read(30)
-            skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
-            handle.seek(info.header_offset + 30 + skip)
+            handle.seek(data_offset(handle.read(30), info.header_offset))
             raw = handle.read(info.compress_size)
             found[info.filename] = (info.CRC, info.compress_type, info.file_size, raw)
     return found
@@ -382,3 +382,43 @@ def test_conflicting_fixes_are_held_back_in_code_order(tmp_path, mlp_model):
         ("MAR902", "an earlier fix edits 'signature.json'"),
         ("MAR101", "it would change /input_type that an earlier fix set"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("pointer", "reason"),
+    [
+        # RFC 6901: an array index has no leading zero, so "00" and "01" name no element.
+        ("/inputs/00/data_name", "/inputs/00/data_name does not exist"),
+        ("/inputs/0/data_shape/01", "the parent of /inputs/0/data_shape/01 cannot hold '01'"),
+        ("/inputs/-1", "the parent of /inputs/-1 cannot hold '-1'"),
+        ("/inputs/-/data_name", "/inputs/-/data_name does not exist"),
+        ("/input~2type", "'/input~2type' has a '~' that is not '~0' or '~1'"),
+        ("input_type", "'input_type' is not a JSON pointer"),
+    ],
+)
+def test_fix_pointers_follow_rfc_6901(tmp_path, mlp_model, pointer, reason):
+    """A fix whose pointer names no value is held back, never written at a near miss."""
+    from mar_lint.archive import ArchiveView
+    from mar_lint.findings import Finding, Fix, SetJson, Severity
+    from mar_lint.fixer import plan_fixes
+
+    def finding(edit: SetJson) -> Finding:
+        return Finding("MAR201", "x", Severity.ERROR, "m", fix=Fix("set", (edit,)))
+
+    source = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    with ArchiveView(source) as view:
+        original = json.loads(view.read(view.get("signature.json"), 1 << 20))
+        assert len(original["inputs"][0]["data_shape"]) >= 2  # "01" would be a real index
+        plan = plan_fixes(view, [finding(SetJson("signature.json", pointer, "x"))], unsafe=True)
+        assert plan.applied == [] and not plan.changes
+        assert [h.reason for h in plan.held_back] == [reason]
+        # The same edit at the index written as RFC 6901 writes it does apply.
+        good = plan_fixes(
+            view, [finding(SetJson("signature.json", "/inputs/0/data_name", "x"))], unsafe=True
+        )
+        appended = plan_fixes(view, [finding(SetJson("signature.json", "/inputs/-", {}))], True)
+    [document] = good.documents.values()
+    assert document["inputs"][0]["data_name"] == "x"
+    assert document["inputs"][1:] == original["inputs"][1:]
+    [document] = appended.documents.values()
+    assert document["inputs"] == [*original["inputs"], {}]

@@ -29,9 +29,6 @@ def test_fixture_graph_shapes_and_dtypes_match_mxnet(label, symbol, shapes):
     recorded = RECORDED["graphs"][label]
     assert recorded["shapes"] == shapes
     answer = comparable(engine_answer(symbol, shapes, F32))
-    if "unmodelled" in answer:
-        # Not a disagreement: such graphs go to MXNet, or get one MAR902 (tests/test_engine.py).
-        pytest.skip(f"the native engine does not model {', '.join(answer['unmodelled'])}")
     assert answer == comparable(recorded["answer"])
 
 

@@ -43,17 +43,13 @@ def zoo_names() -> list[str]:
 
 
 def test_fixture_graphs_agree_with_mxnet(oracle):
-    disagree, unmodelled = [], []
+    """Every operator of every fixture graph is modelled (the CRNN's CTC loss included)."""
+    disagree = []
     for label, symbol, shapes in fixture_graphs():
         expected = oracle.ask(symbol, shapes, F32)
-        answer = comparable(engine_answer(symbol, shapes, F32))
-        if "unmodelled" in answer:
-            # Not a disagreement: the product hands such graphs to MXNet (or says MAR902).
-            unmodelled.append(label)
-        elif answer != comparable(expected):
+        if comparable(engine_answer(symbol, shapes, F32)) != comparable(expected):
             disagree.append(label)
     assert disagree == []
-    assert unmodelled == ["graphs/crnn-ocr-symbol.json"]  # _contrib_CTCLoss
 
 
 def test_recorded_answers_are_mxnets(oracle):

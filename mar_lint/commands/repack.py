@@ -39,7 +39,8 @@ from mar_lint.fixer import (
 from mar_lint.model import ModelView
 from mar_lint.remote import RemoteArchive
 from mar_lint.reporters import text_report
-from mar_lint.runner import Checker
+from mar_lint.runner import ArchiveReport, Checker
+from mar_lint.text import plural
 
 MAX_PASSES = 3
 
@@ -234,26 +235,40 @@ def _repack_one(
             _print_plan(plan, conflicts_only=False)
             return False
         assert target is not None
-        # Fixes can reveal others (a renamed input lets MXNet infer the outputs): repeat on
-        # the result until it is stable, so repacking the output again changes nothing.
-        for _ in range(MAX_PASSES):
-            written = _write(view, plan, target, in_place)
-            count = len(plan.applied)
-            click.echo(
-                f"{view.path} -> {target}: {count} {'fix' if count == 1 else 'fixes'} applied"
-            )
-            _print_plan(plan, conflicts_only=True)
-            view = views.enter_context(_output_view(target, view, written, checker))
-            report = checker.check(target, open_view=view)
-            plan = plan_fixes(view, report.findings, unsafe)
-            if not plan.changes:
-                break
+        report = _write_until_stable(
+            view, plan, target, checker, views, in_place=in_place, unsafe=unsafe
+        )
     if report.findings:
         click.echo("still to fix by hand:")
         text_report.render([report], registry, sys.stdout)
     else:
         click.echo(f"{target}: checked, nothing left to fix")
     return True
+
+
+def _write_until_stable(
+    view: ModelView,
+    plan: Plan,
+    target: Path,
+    checker: Checker,
+    views: contextlib.ExitStack,
+    *,
+    in_place: bool,
+    unsafe: bool,
+) -> ArchiveReport:
+    """Write the plan, check the result, and repeat while its check finds more to fix: fixes
+    can reveal others (a renamed input lets MXNet infer the outputs), and repacking the
+    output again must change nothing. Returns the last result's report."""
+    for _ in range(MAX_PASSES):
+        written = _write(view, plan, target, in_place)
+        click.echo(f"{view.path} -> {target}: {plural(len(plan.applied), 'fix')} applied")
+        _print_plan(plan, conflicts_only=True)
+        view = views.enter_context(_output_view(target, view, written, checker))
+        report = checker.check(target, open_view=view)
+        plan = plan_fixes(view, report.findings, unsafe)
+        if not plan.changes:
+            break
+    return report
 
 
 def _write(view: ModelView, plan: Plan, target: Path, in_place: bool) -> Written | None:

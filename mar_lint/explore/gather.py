@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, cast
 from mar_lint import __version__
 from mar_lint.archive import Member, MemberError, unsafe_path_reason
 from mar_lint.extract import ExtractResult
-from mar_lint.graph import summarize_graph
+from mar_lint.graph_structure import summarize_graph
 from mar_lint.json_output import finding_json
 from mar_lint.model import GraphAnalysis, ModelView
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index

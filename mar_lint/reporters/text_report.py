@@ -12,6 +12,7 @@ from mar_lint.console import STYLES, finding_text, terminal_safe
 from mar_lint.findings import Severity
 from mar_lint.registry import Registry
 from mar_lint.runner import ArchiveReport, summarize
+from mar_lint.text import plural
 
 
 def render(
@@ -33,18 +34,14 @@ def render(
     if quiet:
         return
     totals = summarize(reports)
-    summary = Text(f"\nChecked {_count(totals['archives'], 'archive')}: ", "bold")
+    summary = Text(f"\nChecked {plural(totals['archives'], 'archive')}: ", "bold")
     summary.append(
-        _count(totals["errors"], "error"), STYLES[Severity.ERROR] if totals["errors"] else "green"
+        plural(totals["errors"], "error"), STYLES[Severity.ERROR] if totals["errors"] else "green"
     )
-    summary.append(f", {_count(totals['warnings'], 'warning')}, {totals['info']} info")
+    summary.append(f", {plural(totals['warnings'], 'warning')}, {totals['info']} info")
     if totals["fixable_safe"]:
         summary.append(f"; {totals['fixable_safe']} fixable with `mar-lint repack`")
     if totals["fixable"] > totals["fixable_safe"]:
         unsafe = totals["fixable"] - totals["fixable_safe"]
         summary.append(f"; {unsafe} more with `mar-lint repack --unsafe-fixes`")
     console.print(summary)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"

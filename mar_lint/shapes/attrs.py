@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-MISSING = object()
+from typing import Any, overload
 
 
 class AttrError(ValueError):
@@ -33,12 +31,13 @@ def _int(text: str, key: str) -> int:
     return _number(text, key, int)
 
 
-def parse_int(attrs: Mapping[str, str], key: str, default: object = MISSING) -> int:
+def parse_int(attrs: Mapping[str, str], key: str, default: int | None = None) -> int:
+    """An int parameter; without a default it is required."""
     text = attrs.get(key)
     if text is None:
-        if default is MISSING:
+        if default is None:
             raise AttrError(f"Required parameter {key} of int is not presented")
-        return default  # type: ignore[return-value]
+        return default
     return _int(text, key)
 
 
@@ -64,6 +63,18 @@ def parse_bool(attrs: Mapping[str, str], key: str, default: bool = False) -> boo
     if value in ("False", "false", "0"):
         return False
     raise AttrError(f"Invalid Parameter format for {key} expect boolean but value='{text}'")
+
+
+@overload
+def parse_enum(
+    attrs: Mapping[str, str], key: str, choices: tuple[str, ...], default: str
+) -> str: ...
+
+
+@overload
+def parse_enum(
+    attrs: Mapping[str, str], key: str, choices: tuple[str, ...], default: None
+) -> str | None: ...
 
 
 def parse_enum(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, overload
 
 Shape = Optional[tuple[int, ...]]
 Shapes = list[Shape]
@@ -48,6 +48,14 @@ def show(shape: Shape) -> str:
     return "None" if shape is None else "[" + ",".join(str(d) for d in shape) + "]"
 
 
+@overload
+def merge(a: Shape, b: tuple[int, ...]) -> tuple[int, ...]: ...
+
+
+@overload
+def merge(a: Shape, b: Shape) -> Shape: ...
+
+
 def merge(a: Shape, b: Shape) -> Shape:
     """MXNet's `shape_assign`: the shape that agrees with both, or raise ValueError."""
     if a is None:
@@ -74,10 +82,19 @@ def show_inferred(shape: Shape) -> str:
     return "(" + ",".join(str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
 
-def assign(shapes: Shapes, index: int, shape: Shape) -> None:
-    """SHAPE_ASSIGN_CHECK."""
+@overload
+def assign(shapes: Shapes, index: int, shape: tuple[int, ...]) -> tuple[int, ...]: ...
+
+
+@overload
+def assign(shapes: Shapes, index: int, shape: Shape) -> Shape: ...
+
+
+def assign(shapes: Shapes, index: int, shape: Shape) -> Shape:
+    """SHAPE_ASSIGN_CHECK; the merged shape (of known rank when `shape` has one)."""
     try:
-        shapes[index] = merge(shapes[index], shape)
+        shapes[index] = merged = merge(shapes[index], shape)
+        return merged
     except ValueError:
         raise ShapeError(
             f"Shape inconsistent, Provided = {show(shapes[index])}, "
@@ -191,7 +208,12 @@ ALIASES: dict[str, str] = {}
 def _names(value: tuple[str, ...] | Names) -> Names:
     if callable(value):
         return value
-    return lambda _p, value=value: value  # type: ignore[misc]
+    names = value
+
+    def constant(_params: Any) -> tuple[str, ...]:
+        return names
+
+    return constant
 
 
 def no_params(attrs: Mapping[str, str]) -> None:

@@ -9,12 +9,12 @@ from the operators that use them, and a data input can get its shape from a late
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
-from mar_lint.graph import merged_attrs
+from mar_lint.graph_structure import merged_attrs
 from mar_lint.shapes import op_registry, ops_nn, ops_tensor  # noqa: F401 - they fill the op table
 from mar_lint.shapes.attrs import AttrError, parse_tuple_text
 from mar_lint.shapes.core import (
@@ -77,7 +77,8 @@ class Inference:
     # Every visible node output (node name, output name, shape), for drawing the graph.
     internals: list[tuple[str, str, tuple[int, ...]]] = field(default_factory=list)
     load_error: str | None = None
-    infer_error: str | None = None
+    infer_error: str | None = None  # shape inference failed
+    type_error: str | None = None  # dtype inference failed (the shapes stand; dtypes unknown)
     unmodelled: tuple[str, ...] = ()
 
 
@@ -121,46 +122,46 @@ def _parse_cached(op: str, items: tuple[tuple[str, str], ...]) -> Any:
     return OPS[op].parse(dict(items))
 
 
+def _read_node(raw: Any) -> Node:
+    """One node as MXNet's loader reads it: its op resolved (or checked against MXNet's
+    registry when the engine does not model it) and its attributes parsed."""
+    if not isinstance(raw, dict):
+        raise GraphError("a node is not an object")
+    op_name = str(raw.get("op", "null"))
+    attrs = _node_attrs(raw)
+    name = str(raw.get("name", ""))
+    inputs = []
+    for entry in raw.get("inputs") or ():
+        if not isinstance(entry, list) or not 2 <= len(entry) <= 3:
+            raise GraphError(f"invalid input entry of node {name}")
+        inputs.append((int(entry[0]), int(entry[1])))
+    if op_name == "null":
+        return Node(name, None, op_name, attrs, None, inputs)
+    op = OPS.get(canonical_op(op_name))
+    node = Node(name, op, op_name, attrs, None, inputs)
+    if op is None:
+        from mar_lint.shapes import op_registry  # the registry loads only when needed
+
+        if not op_registry.is_known(op_name):
+            raise GraphError(
+                f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not registered"
+            )
+        return node
+    try:
+        node.params = _parsed(op.name, _op_params(attrs))
+    except (AttrError, ShapeError, ValueError, OverflowError) as exc:
+        raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
+    return node
+
+
 def read_graph(doc: Any) -> Graph:
     """The graph as MXNet 1.9.1 loads it: legacy op names resolved, attributes parsed, the
     auxiliary states pre-0.9 graphs did not store added, unreachable nodes dropped."""
     if not isinstance(doc, dict) or not isinstance(doc.get("nodes"), list):
         raise GraphError("not an MXNet graph")
-    raw_nodes = doc["nodes"]
     version = _version(doc)
-    nodes: list[Node] = []
-    unmodelled: list[str] = []
-    for raw in raw_nodes:
-        if not isinstance(raw, dict):
-            raise GraphError("a node is not an object")
-        op_name = str(raw.get("op", "null"))
-        attrs = _node_attrs(raw)
-        name = str(raw.get("name", ""))
-        inputs = []
-        for entry in raw.get("inputs") or ():
-            if not isinstance(entry, list) or not 2 <= len(entry) <= 3:
-                raise GraphError(f"invalid input entry of node {name}")
-            inputs.append((int(entry[0]), int(entry[1])))
-        if op_name == "null":
-            nodes.append(Node(name, None, op_name, attrs, None, inputs))
-            continue
-        op = OPS.get(canonical_op(op_name))
-        node = Node(name, op, op_name, attrs, None, inputs)
-        if op is None:
-            from mar_lint.shapes import op_registry  # the registry loads only when needed
-
-            if not op_registry.is_known(op_name):
-                raise GraphError(
-                    f"Failed loading Op {name} of type {op_name}: Operator {op_name} is not "
-                    "registered"
-                )
-            unmodelled.append(op_name)
-        else:
-            try:
-                node.params = _parsed(op.name, _op_params(attrs))
-            except (AttrError, ShapeError, ValueError, OverflowError) as exc:
-                raise GraphError(f"Failed loading Op {name} of type {op_name}: {exc}") from None
-        nodes.append(node)
+    nodes = [_read_node(raw) for raw in doc["nodes"]]
+    unmodelled = [n.op_name for n in nodes if n.op is None and n.op_name != "null"]
     for node in nodes:
         for source, _ in node.inputs:
             if not 0 <= source < len(nodes):
@@ -276,6 +277,7 @@ def infer(
 def infer_graph(
     graph: Graph, input_shapes: Mapping[str, tuple[int, ...]], input_dtypes: Mapping[str, str]
 ) -> Inference:
+    """Infer `graph`'s shapes, then (a separate pass, as MXNet's `infer_type` is) its dtypes."""
     nodes = graph.nodes
     # Entry ids: each node's outputs, numbered in node order.
     first = []
@@ -283,26 +285,11 @@ def infer_graph(
     for node in nodes:
         first.append(total)
         total += graph.num_outputs(node)
-    mutable: set[int] = set()
-    for node in nodes:
-        if node.op is not None and node.op.aux(node.params):
-            n_args = len(node.op.inputs(node.params))
-            for source, _ in node.inputs[n_args:]:
-                mutable.add(source)
-    variables = [i for i, node in enumerate(nodes) if node.op is None]
-    arguments = [i for i in variables if i not in mutable]
-    auxiliary = [i for i in variables if i in mutable]
-    outputs = []
-    for source, index in graph.heads:
-        node = nodes[source]
-        if node.op is None:
-            outputs.append(node.name)
-        else:
-            outputs.append(f"{node.name}_{node.op.outputs(node.params)[index]}")
+    arguments, auxiliary = _variables(graph)
     result = Inference(
         arguments=tuple(nodes[i].name for i in arguments),
         auxiliary_states=tuple(nodes[i].name for i in auxiliary),
-        outputs=tuple(outputs),
+        outputs=tuple(_output_names(graph)),
     )
     shapes: list[Shape] = [None] * total
     dtypes = [UNKNOWN_DTYPE] * total
@@ -314,42 +301,98 @@ def infer_graph(
             dtypes[first[i]] = DTYPES[input_dtypes[name]]
     try:
         _check_acyclic(graph)
-        for i in variables:
+        for i in (*arguments, *auxiliary):
             attrs = nodes[i].attrs
             if "__shape__" in attrs and not known(shapes[first[i]]):
                 shapes[first[i]] = _parse_shape_attr(attrs["__shape__"])
             if "__dtype__" in attrs and dtypes[first[i]] == UNKNOWN_DTYPE:
                 dtypes[first[i]] = int(attrs["__dtype__"])
-        _fixed_point(graph, first, shapes, _shape_step, _unknown_dims, True)
-        _fixed_point(graph, first, dtypes, _type_step, lambda t: t == UNKNOWN_DTYPE, False)
-    except (ShapeError, GraphError) as exc:
-        result.infer_error = str(exc)
+        _fixed_point(graph, first, shapes, _shape_step, _unknown_dims)
+    except _INFERENCE_ERRORS as exc:
+        result.infer_error = _error_text(exc)
         return result
-    except (ValueError, TypeError, IndexError, OverflowError, ZeroDivisionError) as exc:
-        result.infer_error = f"{type(exc).__name__}: {exc}"
-        return result
+    try:  # MXNet's infer_type: its errors leave the shapes standing
+        _fixed_point(graph, first, dtypes, _type_step, _unknown_dtype)
+    except _INFERENCE_ERRORS as exc:
+        result.type_error = _error_text(exc)
+        dtypes = [UNKNOWN_DTYPE] * total
+    _report(result, graph, first, shapes, dtypes, (arguments, auxiliary))
+    return result
 
-    def api(shape: Shape) -> tuple[int, ...]:
-        return () if shape is None else tuple(0 if d < 0 else d for d in shape)
 
-    def name(flag: int) -> str | None:
-        return DTYPE_NAMES.get(flag)
+def _variables(graph: Graph) -> tuple[list[int], list[int]]:
+    """The variables' node indices: arguments, then auxiliary states (inputs an operator
+    mutates, FMutateInputs), each in node order."""
+    mutable: set[int] = set()
+    for node in graph.nodes:
+        if node.op is not None and node.op.aux(node.params):
+            n_args = len(node.op.inputs(node.params))
+            for source, _ in node.inputs[n_args:]:
+                mutable.add(source)
+    variables = [i for i, node in enumerate(graph.nodes) if node.op is None]
+    return [i for i in variables if i not in mutable], [i for i in variables if i in mutable]
 
-    result.arg_shapes = {nodes[i].name: api(shapes[first[i]]) for i in arguments}
-    result.aux_shapes = {nodes[i].name: api(shapes[first[i]]) for i in auxiliary}
-    result.output_shapes = tuple(api(shapes[first[s] + k]) for s, k in graph.heads)
-    result.arg_dtypes = {nodes[i].name: name(dtypes[first[i]]) for i in arguments}
-    result.aux_dtypes = {nodes[i].name: name(dtypes[first[i]]) for i in auxiliary}
-    result.output_dtypes = tuple(name(dtypes[first[s] + k]) for s, k in graph.heads)
+
+def _output_names(graph: Graph) -> list[str]:
+    """`list_outputs()`: a head's node name and its output's name."""
+    names = []
+    for source, index in graph.heads:
+        node = graph.nodes[source]
+        if node.op is None:
+            names.append(node.name)
+        else:
+            names.append(f"{node.name}_{node.op.outputs(node.params)[index]}")
+    return names
+
+
+def _api_shape(shape: Shape) -> tuple[int, ...]:
+    """A shape as MXNet's Python API gives it: () when unknown, 0 for an unknown dimension."""
+    return () if shape is None else tuple(0 if d < 0 else d for d in shape)
+
+
+def _report(
+    result: Inference,
+    graph: Graph,
+    first: list[int],
+    shapes: list[Shape],
+    dtypes: list[int],
+    variables: tuple[list[int], list[int]],
+) -> None:
+    """Fill `result` with the inferred shapes and dtypes, in the Python API's form."""
+    nodes = graph.nodes
+    arguments, auxiliary = variables
+    result.arg_shapes = {nodes[i].name: _api_shape(shapes[first[i]]) for i in arguments}
+    result.aux_shapes = {nodes[i].name: _api_shape(shapes[first[i]]) for i in auxiliary}
+    result.output_shapes = tuple(_api_shape(shapes[first[s] + k]) for s, k in graph.heads)
+    result.arg_dtypes = {nodes[i].name: DTYPE_NAMES.get(dtypes[first[i]]) for i in arguments}
+    result.aux_dtypes = {nodes[i].name: DTYPE_NAMES.get(dtypes[first[i]]) for i in auxiliary}
+    result.output_dtypes = tuple(DTYPE_NAMES.get(dtypes[first[s] + k]) for s, k in graph.heads)
     for i, node in enumerate(nodes):
         if node.op is None:
-            result.internals.append((node.name, node.name, api(shapes[first[i]])))
+            result.internals.append((node.name, node.name, _api_shape(shapes[first[i]])))
             continue
         out_names = node.op.outputs(node.params)
         for k in range(node.op.visible(node.params)):
             label = f"{node.name}_{out_names[k]}"
-            result.internals.append((node.name, label, api(shapes[first[i] + k])))
-    return result
+            result.internals.append((node.name, label, _api_shape(shapes[first[i] + k])))
+
+
+_INFERENCE_ERRORS = (
+    ShapeError,
+    GraphError,
+    ValueError,
+    TypeError,
+    IndexError,
+    OverflowError,
+    ZeroDivisionError,
+)
+
+
+def _error_text(exc: Exception) -> str:
+    """The message of a failed pass: MXNet's CHECK text, or the Python error that stood in."""
+    if isinstance(exc, (ShapeError, GraphError)):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _unknown_dims(shape: Shape) -> int:
@@ -358,59 +401,41 @@ def _unknown_dims(shape: Shape) -> int:
     return sum(1 for d in shape if d < 0)
 
 
-def _shape_step(node: Node, ins: list, outs: list) -> None:
-    node.op.shape(node.params, ins, outs)  # type: ignore[union-attr]
+def _unknown_dtype(dtype: int) -> bool:
+    return dtype == UNKNOWN_DTYPE
 
 
-def _type_step(node: Node, ins: list, outs: list) -> None:
-    node.op.dtype(node.params, ins, outs)  # type: ignore[union-attr]
+def _shape_step(op: OpDef, params: Any, ins: list[Shape], outs: list[Shape]) -> None:
+    op.shape(params, ins, outs)
+    for value in outs:
+        if value is not None and min(value, default=0) < -1:
+            # Building a TShape with such a dimension fails MXNet's own check.
+            raise ShapeError(f"shape dim size must be >= -1, while received {min(value)}")
+
+
+def _type_step(op: OpDef, params: Any, ins: list[int], outs: list[int]) -> None:
+    op.dtype(params, ins, outs)
+
+
+Value = TypeVar("Value", Shape, int)
+Step = Callable[[OpDef, Any, list[Value], list[Value]], None]
 
 
 def _fixed_point(
-    graph: Graph, first: list[int], values: list, step: Any, unknown: Any, check_dims: bool
+    graph: Graph,
+    first: list[int],
+    values: list[Value],
+    step: Step[Value],
+    unknown: Callable[[Value], int],
 ) -> None:
-    """InferShapeAttr's loop over `values` (one per node output)."""
+    """InferShapeAttr's loop over `values` (one per node output): forward and backward
+    sweeps until the number of unknowns stops falling, then one more sweep."""
     nodes = graph.nodes
     finished = [False] * len(nodes)
     # Per node: the value slots of its inputs and its outputs, worked out once.
     in_slots = [[first[s] + k for s, k in node.inputs] for node in nodes]
     out_slots = [(first[i], first[i] + graph.num_outputs(n)) for i, n in enumerate(nodes)]
-
-    def visit(index: int) -> None:
-        node = nodes[index]
-        start, end = out_slots[index]
-        if node.op is None:
-            finished[index] = not unknown(values[start])
-            return
-        slots = in_slots[index]
-        ins = [values[i] for i in slots]
-        outs = values[start:end]
-        try:
-            step(node, ins, outs)
-        except ShapeError as exc:
-            raise ShapeError(f"Error in operator {node.name}: {exc}") from None
-        if check_dims:
-            for value in outs:
-                if value is not None and min(value, default=0) < -1:
-                    # Building a TShape with such a dimension fails MXNet's own check.
-                    raise ShapeError(
-                        f"Error in operator {node.name}: shape dim size must be >= -1, while "
-                        f"received {min(value)}"
-                    )
-        done = True
-        for i, value in zip(slots, ins):
-            values[i] = value
-            if done and unknown(value):
-                done = False
-        values[start:end] = outs
-        if done:
-            for value in outs:
-                if unknown(value):
-                    done = False
-                    break
-        finished[index] = done
-
-    num_unknown = None
+    num_unknown: int | None = None
     last_iter = False
     iteration = 0
     forward = range(len(nodes))
@@ -418,7 +443,9 @@ def _fixed_point(
     while True:
         for index in forward if iteration % 2 == 0 else backward:
             if not finished[index]:
-                visit(index)
+                finished[index] = _visit(
+                    nodes[index], in_slots[index], out_slots[index], values, step, unknown
+                )
         last_num_unknown = num_unknown
         num_unknown = sum(unknown(v) for v in values)
         proceed = num_unknown > 0 and (last_num_unknown is None or last_num_unknown > num_unknown)
@@ -428,3 +455,27 @@ def _fixed_point(
         iteration += 1
         if not proceed:
             return
+
+
+def _visit(
+    node: Node,
+    in_slots: list[int],
+    out_slots: tuple[int, int],
+    values: list[Value],
+    step: Step[Value],
+    unknown: Callable[[Value], int],
+) -> bool:
+    """Run one node's inference function on its values in place; whether all are known."""
+    start, end = out_slots
+    if node.op is None:
+        return not unknown(values[start])
+    ins = [values[i] for i in in_slots]
+    outs = values[start:end]
+    try:
+        step(node.op, node.params, ins, outs)
+    except ShapeError as exc:
+        raise ShapeError(f"Error in operator {node.name}: {exc}") from None
+    for i, value in zip(in_slots, ins):
+        values[i] = value
+    values[start:end] = outs
+    return not any(unknown(v) for v in ins) and not any(unknown(v) for v in outs)

@@ -244,7 +244,8 @@ def _ascii_lower(ch: str) -> str:
 
 def _dmlc_strtof(text: str, single: bool) -> float:
     """dmlc::stof / dmlc::stod (strtonum.h ParseFloat with range checks); the whole string
-    must be used."""
+    must be used. Long because it is a port of one C++ parser, kept whole so the two read
+    side by side."""
     max_exp, max_sig, min_sig = (
         (38, _to_float32(3.402823466), _to_float32(1.175494351))
         if single
@@ -629,10 +630,10 @@ def _default(param: Param) -> Any:
 
 def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[AttrIssue]:
     """Each node MXNet 1.9.1 refuses to load for its operator or attributes, in a graph
-    that passed the structural checks (`mar_lint.graph`). Subgraph nodes are checked for
+    that passed the structural checks (`mar_lint.graph_structure`). Subgraph nodes are checked for
     their operator name only: they are loaded without the upgrade passes."""
     from mar_lint.findings import json_pointer
-    from mar_lint.graph import attr_maps, merged_attrs
+    from mar_lint.graph_structure import attr_maps, merged_attrs
 
     issues: list[AttrIssue] = []
     nodes = doc["nodes"]

@@ -144,8 +144,7 @@ def convolution(p: ConvParams, ins: Shapes, outs: Shapes) -> bool:
     for i in range(n):
         x = d[2 + i]
         out.append(cdiv(x + 2 * p.pad[i] - dilated[i], p.stride[i]) + 1 if x != -1 else -1)
-    assign(outs, 0, _from_nc(tuple(out), p.layout))
-    o = _to_nc(outs[0], p.layout)  # type: ignore[arg-type]
+    o = _to_nc(assign(outs, 0, _from_nc(tuple(out), p.layout)), p.layout)
     d[0] = o[0]
     for i in range(n):
         if o[2 + i] != -1 and p.stride[i] == 1:
@@ -207,8 +206,7 @@ def deconvolution(p: ConvParams, ins: Shapes, outs: Shapes) -> bool:
         for i in range(n):
             if p.target_shape[i] > 0:
                 check(p.target_shape[i] == out[2 + i], "target_shape was not reasonable")
-    assign(outs, 0, _from_nc(tuple(out), p.layout))
-    o = _to_nc(outs[0], p.layout)  # type: ignore[arg-type]
+    o = _to_nc(assign(outs, 0, _from_nc(tuple(out), p.layout)), p.layout)
     d[0] = o[0]
     assign(ins, 0, _from_nc(tuple(d), p.layout))
     return True
@@ -249,8 +247,8 @@ def _parse_pool(attrs: Mapping[str, str]) -> PoolParams:
         kernel,
         stride,
         pad,
-        parse_enum(attrs, "pool_type", ("max", "avg", "sum", "lp"), "max"),  # type: ignore[arg-type]
-        parse_enum(attrs, "pooling_convention", ("full", "valid", "same"), "valid"),  # type: ignore[arg-type]
+        parse_enum(attrs, "pool_type", ("max", "avg", "sum", "lp"), "max"),
+        parse_enum(attrs, "pooling_convention", ("full", "valid", "same"), "valid"),
         global_pool,
         layout,
         parse_optional_int(attrs, "p_value"),
@@ -442,7 +440,7 @@ class L2Params(NamedTuple):
 
 @register(
     "L2Normalization",
-    parse=lambda a: L2Params(parse_enum(a, "mode", ("channel", "instance", "spatial"), "instance")),  # type: ignore[arg-type]
+    parse=lambda a: L2Params(parse_enum(a, "mode", ("channel", "instance", "spatial"), "instance")),
     outputs=("output", "norm"),
     visible=lambda p: 1,
 )
@@ -502,7 +500,7 @@ class LeakyParams(NamedTuple):
 @register(
     "LeakyReLU",
     parse=lambda a: LeakyParams(
-        parse_enum(a, "act_type", ("elu", "gelu", "leaky", "prelu", "rrelu", "selu"), "leaky")  # type: ignore[arg-type]
+        parse_enum(a, "act_type", ("elu", "gelu", "leaky", "prelu", "rrelu", "selu"), "leaky")
     ),
     inputs=lambda p: ("data", "gamma") if p.act_type == "prelu" else ("data",),
     outputs=lambda p: ("output", "mask") if p.act_type == "rrelu" else ("output",),
@@ -627,6 +625,88 @@ def svm_output(p: Any, ins: Shapes, outs: Shapes) -> bool:
     return True
 
 
+# -- CTCLoss: a port of CTCLossOpShape/CTCLossOpType and the registration in MXNet 1.9.1's
+# src/operator/nn/ctc_loss-inl.h and ctc_loss.cc (github.com/apache/mxnet, tag 1.9.1, commit
+# 3f8f3be998; Apache License 2.0, Copyright The Apache Software Foundation).
+
+
+class CTCParams(NamedTuple):
+    use_data_lengths: bool
+    use_label_lengths: bool
+    blank_label: str | None
+
+
+def _parse_ctc(a: Mapping[str, str]) -> CTCParams:
+    return CTCParams(
+        parse_bool(a, "use_data_lengths"),
+        parse_bool(a, "use_label_lengths"),
+        parse_enum(a, "blank_label", ("first", "last"), "first"),
+    )
+
+
+def _ctc_inputs(p: CTCParams) -> tuple[str, ...]:
+    """CTCLossOpListInputNames: the length inputs only when their flag is set."""
+    return (
+        ("data", "label")
+        + (("data_lengths",) if p.use_data_lengths else ())
+        + (("label_lengths",) if p.use_label_lengths else ())
+    )
+
+
+def _ctc_type(p: CTCParams, ins: Dtypes, outs: Dtypes) -> None:
+    """Both outputs take the data's dtype, which must be known; the labels' is left alone."""
+    check(len(ins) >= 2, "Check failed: in_attrs->size() >= 2U")
+    check(ins[0] != UNKNOWN_DTYPE, "Input data must have specified type")
+    type_assign(outs, 0, ins[0])
+    type_assign(outs, 1, ins[0])
+
+
+@register(
+    "CTCLoss",
+    parse=_parse_ctc,
+    inputs=_ctc_inputs,
+    # FListOutputNames is registered under a misspelt key ("FListOutputNAmes"), so MXNet
+    # names the outputs by default; only the loss is visible, the gradient is hidden.
+    outputs=("output0", "output1"),
+    visible=lambda p: 1,
+    dtype=_ctc_type,
+    aliases=("ctc_loss", "_contrib_CTCLoss", "_contrib_ctc_loss"),
+)
+def ctc_loss(p: CTCParams, ins: Shapes, outs: Shapes) -> bool:
+    """Nothing is inferred backward: data (sequence, batch, alphabet) and label (batch,
+    max label length) must be known to their rank, or the CHECKs fail, as in MXNet."""
+    check(len(ins) == len(_ctc_inputs(p)), f"Check failed: in_attrs->size() == {len(ins)}")
+    data, label = ins[0], ins[1]
+    if data is None or len(data) != 3:
+        raise ShapeError("The number of dimensions of data array must be 3.")
+    if label is None or len(label) != 2:
+        raise ShapeError("The number of dimensions of labels array must be 2.")
+    check(data[1] == label[0], "The batch size for the labels and data arrays must be the same.")
+    if p.use_data_lengths:
+        lengths = ins[2]
+        if lengths is None or len(lengths) != 1:
+            raise ShapeError("Data length array must be a vector.")
+        check(
+            lengths[0] == data[1],
+            "The batch size for the data and data lengths must be the same.",
+        )
+    if p.use_label_lengths:
+        lengths = ins[2 + p.use_data_lengths]
+        if lengths is None or len(lengths) != 1:
+            raise ShapeError("Label length array must be a vector.")
+        check(
+            lengths[0] == label[0],
+            "The batch size for the labels and label lengths must be the same.",
+        )
+    check(
+        data[0] >= label[1],
+        "The max number of labels cannot exceed the maximum sequence length of the data.",
+    )
+    assign(outs, 0, (data[1],))
+    assign(outs, 1, data)
+    return True
+
+
 # -- Embedding, RNN (src/operator/tensor/indexing_op.h, src/operator/rnn.cc) -------------------
 
 
@@ -638,7 +718,7 @@ class EmbeddingParams(NamedTuple):
 
 def _parse_dtype(attrs: Mapping[str, str], key: str = "dtype", default: str = "float32") -> int:
     name = parse_enum(attrs, key, tuple(DTYPES), default)
-    return DTYPES[name]  # type: ignore[index]
+    return DTYPES[name]
 
 
 def _embedding_type(p: EmbeddingParams, ins: Dtypes, outs: Dtypes) -> None:
@@ -765,7 +845,7 @@ def _parse_upsampling(a: Mapping[str, str]) -> UpParams:
         parse_int(a, "scale"),
         parse_enum(a, "sample_type", ("bilinear", "nearest"), None) or _required("sample_type"),
         parse_int(a, "num_args"),
-        parse_enum(a, "multi_input_mode", ("concat", "sum"), "concat"),  # type: ignore[arg-type]
+        parse_enum(a, "multi_input_mode", ("concat", "sum"), "concat"),
     )
 
 
@@ -874,7 +954,7 @@ class PadParams(NamedTuple):
 @register(
     "Pad",
     parse=lambda a: PadParams(
-        parse_enum(a, "mode", ("constant", "edge", "reflect"), "constant"),  # type: ignore[arg-type]
+        parse_enum(a, "mode", ("constant", "edge", "reflect"), "constant"),
         parse_tuple(a, "pad_width", None) or _required("pad_width"),
     ),
     aliases=("pad",),

@@ -54,19 +54,22 @@ UNARY = (
     "relu sigmoid tanh exp log sqrt rsqrt square abs sign negative reciprocal floor ceil round "
     "rint fix trunc sin cos tan arcsin arccos arctan sinh cosh arcsinh arccosh arctanh erf "
     "erfinv log1p expm1 log2 log10 softsign cbrt rcbrt gamma gammaln degrees radians "
-    "logical_not _copy BlockGrad zeros_like ones_like make_loss hard_sigmoid identity "
+    "logical_not _copy BlockGrad zeros_like ones_like hard_sigmoid identity "
     "_contrib_div_sqrt_dim reshape_like_disabled"
 ).split()
 UNARY_ALIASES = {
     "_copy": ("identity",),
     "BlockGrad": ("stop_gradient",),
-    "make_loss": ("MakeLoss",),
 }
 
 for _name in UNARY:
     if _name in ("identity", "reshape_like_disabled"):
         continue
     register(_name, parse=lambda a: None, aliases=UNARY_ALIASES.get(_name, ()))(_same)
+# make_loss (elemwise_unary_op_basic.cc) names its output "loss"; the legacy MakeLoss
+# (make_loss.cc) is a distinct operator that keeps "output".
+register("make_loss", parse=lambda a: None, outputs=("loss",))(_same)
+register("MakeLoss", parse=lambda a: None)(_same)
 
 
 @register("clip", parse=lambda a: None)
@@ -400,7 +403,10 @@ class ReshapeParams(NamedTuple):
 
 
 def infer_reshape(param: tuple[int, ...], dshape: tuple[int, ...], reverse: bool) -> list[int]:
-    """InferReshapeShape: the special values 0, -1, -2, -3, -4 and `reverse`."""
+    """InferReshapeShape: the special values 0, -1, -2, -3, -4 and `reverse`.
+
+    Long because it is a line-for-line port of MXNet's one C++ function
+    (src/operator/tensor/matrix_op-inl.h), kept whole so the two read side by side."""
     dims = list(dshape)
     spec = list(param)
     if reverse:
@@ -508,7 +514,7 @@ def reshape(p: ReshapeParams, ins: Shapes, outs: Shapes) -> bool:
         oshape = tuple(target)
     else:
         return known(outs[0]) and _reverse_reshape(ins, outs[0])
-    fake = [data]
+    fake: Shapes = [data]
     _reverse_reshape(fake, oshape)
     ins[0] = fake[0]
     assign(outs, 0, oshape)
@@ -530,9 +536,10 @@ def flatten(p: Any, ins: Shapes, outs: Shapes) -> bool:
 def transpose(p: tuple[int, ...], ins: Shapes, outs: Shapes) -> bool:
     check(len(ins) == 1, "Input: [data]")
     data, out = ins[0], outs[0]
-    if data is None and out is None:
+    known_rank = data if data is not None else out
+    if known_rank is None:
         return False
-    ndim = len(data if data is not None else out)  # type: ignore[arg-type]
+    ndim = len(known_rank)
     axes = p or tuple(range(ndim - 1, -1, -1))
     check(len(axes) == ndim, "The number of axes must match the input's dimensions")
     axes = tuple(a + ndim if a < 0 else a for a in axes)
@@ -661,7 +668,8 @@ def slice_op(p: SliceParams, ins: Shapes, outs: Shapes) -> bool:
     check(len(p.begin) <= len(data), "slice has more dimensions than the input")
     out = list(data)
     for i in range(len(p.begin)):
-        step = p.step[i] if p.step and p.step[i] is not None else 1
+        step = p.step[i] if p.step else None
+        step = 1 if step is None else step
         check(step != 0, f"slice op step[{i}] cannot be 0")
         if data[i] < 0:
             out[i] = -1

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, TypeGuard
+
+from mar_lint.jsonpointer import escape
 
 __all__ = [
     "GraphIssue",
@@ -148,9 +150,9 @@ def check_graph_structure(doc: object, *, max_nodes: int = 200_000) -> list[Grap
     """Everything that makes MXNet 1.9.1 refuse, crash on, or misread this graph, found
     without MXNet. An empty list means the graph is safe to hand to MXNet's loader (in a
     sandbox)."""
-    checker = _Checker(max_nodes, saved_version(doc))
+    checker = StructureValidator(max_nodes, saved_version(doc))
     try:
-        checker.run(doc)
+        checker.check_document(doc)
     except Exception as exc:  # fail closed: a graph we could not check is not safe
         checker.add(
             "", f"the graph could not be validated ({type(exc).__name__}); treat it as unsafe"
@@ -203,7 +205,7 @@ def summarize_graph(doc: dict) -> GraphSummary:
 # --------------------------------------------------------------------------- helpers
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return type(value) is int  # JSON integers only: bool is an int subclass in Python
 
 
@@ -225,7 +227,7 @@ def _describe(value: object) -> str:
 
 def _join(pointer: str, token: object) -> str:
     text = token if isinstance(token, str) else _describe(token)
-    return f"{pointer}/{text.replace('~', '~0').replace('/', '~1')}"
+    return f"{pointer}/{escape(text)}"
 
 
 def attr_maps(node: dict) -> list[str]:
@@ -288,8 +290,9 @@ def _shape_problem(key: str, text: str) -> str | None:
 
 def _count_param(attrs: dict, key: str) -> int | None:
     value = attrs.get(key)
-    ok = isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10
-    return int(value) if ok else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
 
 
 def _row_ptr_counts(row_ptr: object, nodes: list) -> list[int] | None:
@@ -344,9 +347,18 @@ class _Node:
 _BAD_NODE = _Node(None, None)
 
 
-class _Checker:
-    """Collects issues. Messages and pointers are built only when an issue is found, so a
-    clean 200,000-node graph costs little more than one pass over its nodes and edges."""
+Subgraphs = list[tuple[object, str, int]]  # (graph, its pointer, its nesting depth) to check later
+Site = tuple[
+    str, int | None, str, int
+]  # (graph pointer, owner node or None for heads, field, index)
+
+
+class StructureValidator:
+    """Checks one symbol document and records what MXNet would refuse, crash on or misread.
+
+    Each `check_*` method records the issues it finds (`issues`); none raises on bad input.
+    Messages and pointers are built only when an issue is found, so a clean 200,000-node
+    graph costs little more than one pass over its nodes and edges."""
 
     def __init__(self, max_nodes: int, version: int | None) -> None:
         self.issues: list[GraphIssue] = []
@@ -358,16 +370,45 @@ class _Checker:
     def add(self, location: str, message: str) -> None:
         self.issues.append(GraphIssue(message, location))
 
-    def run(self, doc: object) -> None:
+    def check_document(self, doc: object) -> None:
         pending = deque([(doc, "", 0)])  # a queue, not recursion: subgraphs nest arbitrarily
         while pending:
-            pending.extend(self.graph(*pending.popleft()))
+            pending.extend(self.check_graph(*pending.popleft()))
 
-    def graph(self, doc: object, ptr: str, depth: int) -> list[tuple[object, str, int]]:
+    def check_graph(self, doc: object, ptr: str, depth: int) -> Subgraphs:
         """Check one graph; return its nodes' subgraphs for checking later."""
         if not isinstance(doc, dict):
             self.add(ptr, f"a graph must be a JSON object, not {_describe(doc)}")
             return []
+        self.check_graph_keys(doc, ptr)
+        nodes = doc.get("nodes")
+        if not isinstance(nodes, list):
+            if "nodes" in doc:
+                self.add(f"{ptr}/nodes", f"'nodes' must be an array, not {_describe(nodes)}")
+            return []
+        if not self.take_budget(len(nodes), ptr):
+            return []
+        subgraphs: Subgraphs = []
+        infos = [
+            self.check_node(n, f"{ptr}/nodes/{i}", i, depth, subgraphs) for i, n in enumerate(nodes)
+        ]
+        self.check_duplicate_names(infos, ptr)
+        counts = self.count_outputs(doc, nodes, infos, ptr)
+        missing_row_ptr = "node_row_ptr" not in doc
+        edges = self.check_edges(nodes, ptr, infos, counts, missing_row_ptr)
+        self.check_cycles(edges, infos, ptr)
+        heads = doc.get("heads", [])
+        if not isinstance(heads, list):
+            self.add(f"{ptr}/heads", f"'heads' must be an array, not {_describe(heads)}")
+        else:
+            for j, entry in enumerate(heads):
+                self.check_entry(entry, (ptr, None, "heads", j), infos, counts, missing_row_ptr)
+        if "arg_nodes" in doc:
+            self.check_arg_nodes(doc["arg_nodes"], f"{ptr}/arg_nodes", infos)
+        return subgraphs
+
+    def check_graph_keys(self, doc: dict, ptr: str) -> None:
+        """Unknown and missing graph keys, and the graph attributes."""
         for key in doc:
             if key not in _GRAPH_KEYS:
                 self.add(
@@ -379,13 +420,11 @@ class _Checker:
             if key not in doc:
                 self.add(ptr, f"the graph has no {key!r}, which MXNet requires")
         if "attrs" in doc:
-            self.graph_attrs(doc["attrs"], f"{ptr}/attrs")
-        nodes = doc.get("nodes")
-        if not isinstance(nodes, list):
-            if "nodes" in doc:
-                self.add(f"{ptr}/nodes", f"'nodes' must be an array, not {_describe(nodes)}")
-            return []
-        if len(nodes) > self.budget:
+            self.check_graph_attrs(doc["attrs"], f"{ptr}/attrs")
+
+    def take_budget(self, count: int, ptr: str) -> bool:
+        """Count a graph's nodes against the budget; False (reported once) when over it."""
+        if count > self.budget:
             if self.budget >= 0:  # report once
                 self.add(
                     f"{ptr}/nodes",
@@ -393,19 +432,26 @@ class _Checker:
                     "(counting subgraphs); too big to load safely",
                 )
             self.budget = -1
-            return []
-        self.budget -= len(nodes)
+            return False
+        self.budget -= count
+        return True
 
-        subgraphs: list[tuple[object, str, int]] = []
-        infos = [self.node(n, f"{ptr}/nodes/{i}", i, depth, subgraphs) for i, n in enumerate(nodes)]
-        self.duplicate_names(infos, ptr)
-        counts = self.output_counts(doc, nodes, infos, ptr)
-        missing_row_ptr = "node_row_ptr" not in doc
-        edges: list[tuple[int, int, str, int]] = []  # (source, target, field, position)
+    def check_edges(
+        self,
+        nodes: list,
+        ptr: str,
+        infos: list[_Node],
+        counts: list[int | None],
+        missing_row_ptr: bool,
+    ) -> list[tuple[int, int, str, int]]:
+        """Check every input and control dependency; return the usable ones as edges
+        (source, target, field, position)."""
+        edges: list[tuple[int, int, str, int]] = []
         for i, node in enumerate(nodes):
             inputs = node.get("inputs") if isinstance(node, dict) else None
             for j, entry in enumerate(inputs if isinstance(inputs, list) else ()):
-                target = self.entry(entry, (ptr, i, "inputs", j), infos, counts, missing_row_ptr)
+                site = (ptr, i, "inputs", j)
+                target = self.check_entry(entry, site, infos, counts, missing_row_ptr)
                 if target is not None:
                     edges.append((i, target, "inputs", j))
             deps = node.get("control_deps", []) if isinstance(node, dict) else []
@@ -419,22 +465,12 @@ class _Checker:
             for j, dep in enumerate(deps):
                 # A node depending on itself is ignored by MXNet (verified: loads, binds, runs);
                 # longer control-dependency cycles break shape inference like input cycles.
-                if self.node_id(dep, (ptr, i, "control_deps", j), infos) and dep != i:
+                if self.check_node_id(dep, (ptr, i, "control_deps", j), infos) and dep != i:
                     edges.append((i, dep, "control_deps", j))
-        self.cycles(edges, infos, ptr)
-        heads = doc.get("heads", [])
-        if not isinstance(heads, list):
-            self.add(f"{ptr}/heads", f"'heads' must be an array, not {_describe(heads)}")
-        else:
-            for j, entry in enumerate(heads):
-                self.entry(entry, (ptr, None, "heads", j), infos, counts, missing_row_ptr)
-        if "arg_nodes" in doc:
-            self.arg_nodes(doc["arg_nodes"], f"{ptr}/arg_nodes", infos)
-        return subgraphs
+        return edges
 
-    def node(
-        self, node: object, ptr: str, i: int, depth: int, subgraphs: list[tuple[object, str, int]]
-    ) -> _Node:
+    def check_node(self, node: object, ptr: str, i: int, depth: int, subgraphs: Subgraphs) -> _Node:
+        """Check one node; return what later checks need of it (its name and op)."""
         if not isinstance(node, dict):
             self.add(ptr, f"node #{i} must be a JSON object, not {_describe(node)}")
             return _BAD_NODE
@@ -442,23 +478,35 @@ class _Checker:
         info = _Node(
             name if isinstance(name, str) else None, op if isinstance(op, str) and op else None
         )
+        self.check_node_keys(node, ptr, info.label(i))
+        self.check_op_and_name(node, ptr, i, info.label(i))
+        self.check_inputs(node, ptr, info, info.label(i))
+        if len(node) > 3:  # optional keys present (the common variable has only 3)
+            self.check_attr_maps(node, ptr, info.label(i))
+            self.check_optional_keys(node, ptr, info.label(i), depth, subgraphs)
+        if info.op in _CONTROL_FLOW:
+            self.check_control_flow(node, ptr, info.label(i))
+        return info
+
+    def check_node_keys(self, node: dict, ptr: str, label: str) -> None:
         for key in node:
             if key not in _NODE_KEYS:
                 self.add(
                     _join(ptr, key),
-                    f"{info.label(i)} has unknown key {_describe(key)}: "
+                    f"{label} has unknown key {_describe(key)}: "
                     f"MXNet refuses node keys other than "
                     f"{', '.join(sorted(_NODE_KEYS))}",
                 )
         for key in ("op", "name", "inputs"):
             if key not in node:
-                self.add(ptr, f"{info.label(i)} has no {key!r}, which MXNet requires")
+                self.add(ptr, f"{label} has no {key!r}, which MXNet requires")
+
+    def check_op_and_name(self, node: dict, ptr: str, i: int, label: str) -> None:
+        op, name = node.get("op"), node.get("name")
         if "op" in node and not isinstance(op, str):
-            self.add(
-                f"{ptr}/op", f"the op of {info.label(i)} must be a string, not {_describe(op)}"
-            )
+            self.add(f"{ptr}/op", f"the op of {label} must be a string, not {_describe(op)}")
         elif op == "":
-            self.add(f"{ptr}/op", f'{info.label(i)} has an empty op name; variables use "null"')
+            self.add(f"{ptr}/op", f'{label} has an empty op name; variables use "null"')
         if "name" in node and not isinstance(name, str):
             self.add(
                 f"{ptr}/name", f"the name of node #{i} must be a string, not {_describe(name)}"
@@ -469,16 +517,18 @@ class _Checker:
                 f"the name of node #{i} is {len(name)} characters long; "
                 f"names over {_MAX_NAME} characters are not plausible",
             )
+
+    def check_inputs(self, node: dict, ptr: str, info: _Node, label: str) -> None:
+        """The inputs array itself (its entries are checked with the graph's edges)."""
         inputs = node.get("inputs")
         if "inputs" in node and not isinstance(inputs, list):
             self.add(
-                f"{ptr}/inputs",
-                f"the inputs of {info.label(i)} must be an array, not {_describe(inputs)}",
+                f"{ptr}/inputs", f"the inputs of {label} must be an array, not {_describe(inputs)}"
             )
-        elif op == "null" and inputs:
+        elif node.get("op") == "null" and inputs:
             self.add(
                 f"{ptr}/inputs",
-                f'{info.label(i)} is a variable (op "null") but has '
+                f'{label} is a variable (op "null") but has '
                 f"{len(inputs)} input(s); MXNet leaves it out of the "
                 "arguments but still follows the inputs",
             )
@@ -490,20 +540,14 @@ class _Checker:
         ):
             self.add(
                 f"{ptr}/inputs",
-                f"{info.label(i)} has {len(inputs)} input(s), but "
+                f"{label} has {len(inputs)} input(s), but "
                 f"{info.op} takes {_AUX_INPUTS[info.op]} (the last ones "
                 "are auxiliary states, which MXNet reads without "
                 "checking)",
             )
-        if len(node) > 3:  # optional keys present (the common variable has only 3)
-            self.optional_keys(node, ptr, info.label(i), depth, subgraphs)
-        if info.op in _CONTROL_FLOW:
-            self.control_flow(node, ptr, info.label(i))
-        return info
 
-    def optional_keys(
-        self, node: dict, ptr: str, label: str, depth: int, subgraphs: list[tuple[object, str, int]]
-    ) -> None:
+    def check_attr_maps(self, node: dict, ptr: str, label: str) -> None:
+        """`param`, `attr` and `attrs`: string -> string maps, and sane shapes in them."""
         present = [k for k in _ATTR_MAPS if k in node]
         if "attr" in present and "attrs" in present:
             self.add(
@@ -527,15 +571,23 @@ class _Checker:
                     )
             shapes = shapes or any(k in value for k in _SHAPE_ATTRS)
         if shapes:
-            merged = merged_attrs(node)
-            for key in _SHAPE_ATTRS:
-                value = merged.get(key)
-                problem = _shape_problem(key, value) if isinstance(value, str) else None
-                if problem:
-                    self.add(
-                        self.attr_pointer(node, ptr, key),
-                        f"{key} {_describe(value)} of {label} {problem}",
-                    )
+            self.check_shapes(node, ptr, label)
+
+    def check_shapes(self, node: dict, ptr: str, label: str) -> None:
+        merged = merged_attrs(node)
+        for key in _SHAPE_ATTRS:
+            value = merged.get(key)
+            problem = _shape_problem(key, value) if isinstance(value, str) else None
+            if problem:
+                self.add(
+                    self.attr_pointer(node, ptr, key),
+                    f"{key} {_describe(value)} of {label} {problem}",
+                )
+
+    def check_optional_keys(
+        self, node: dict, ptr: str, label: str, depth: int, subgraphs: Subgraphs
+    ) -> None:
+        """`backward_source_id` and `subgraphs` (queued on `subgraphs` for checking later)."""
         bsid = node.get("backward_source_id", 0)
         if not (_is_int(bsid) and -_INT32 <= bsid < _INT32):
             self.add(
@@ -562,7 +614,7 @@ class _Checker:
     def attr_pointer(node: dict, ptr: str, key: str) -> str:
         return _join(f"{ptr}/{next(k for k in attr_maps(node) if key in node[k])}", key)
 
-    def control_flow(self, node: dict, ptr: str, label: str) -> None:
+    def check_control_flow(self, node: dict, ptr: str, label: str) -> None:
         """Location parameters of control-flow operators index the node's inputs unchecked
         (verified: _foreach with in_data_locs past its inputs, or num_out_data past
         num_outputs, crashes shape inference)."""
@@ -585,7 +637,7 @@ class _Checker:
                 f"num_out_data {data} of {label} exceeds its num_outputs {total}",
             )
 
-    def graph_attrs(self, attrs: object, ptr: str) -> None:
+    def check_graph_attrs(self, attrs: object, ptr: str) -> None:
         if not isinstance(attrs, dict):
             self.add(ptr, f"graph 'attrs' must be an object, not {_describe(attrs)}")
             return
@@ -608,7 +660,7 @@ class _Checker:
                     f"value, not {_describe_any(value)}; MXNet refuses it",
                 )
 
-    def duplicate_names(self, infos: list[_Node], ptr: str) -> None:
+    def check_duplicate_names(self, infos: list[_Node], ptr: str) -> None:
         """Two variables with one name: MXNet binds arguments, weights and shapes by name and
         mixes them up. Operators may share names (published insightface graphs do): nothing
         is looked up by an operator's name, and renaming them changes no output."""
@@ -624,13 +676,13 @@ class _Checker:
                     "MXNet binds arguments, weights and shapes by name and mixes them up",
                 )
 
-    def output_counts(
+    def count_outputs(
         self, doc: dict, nodes: list, infos: list[_Node], ptr: str
     ) -> list[int | None]:
         """The number of outputs of each node, as far as it can be proven; None: unknown."""
         declared = None
         if "node_row_ptr" in doc:
-            declared = self.row_ptr(doc["node_row_ptr"], f"{ptr}/node_row_ptr", nodes, infos)
+            declared = self.check_row_ptr(doc["node_row_ptr"], f"{ptr}/node_row_ptr", nodes, infos)
         counts: list[int | None] = []
         for i, info in enumerate(infos):
             if info.op is None:
@@ -651,7 +703,7 @@ class _Checker:
                 counts.append(min(b for b in bounds if b is not None))
         return counts
 
-    def row_ptr(
+    def check_row_ptr(
         self, row_ptr: object, ptr: str, nodes: list, infos: list[_Node]
     ) -> list[int] | None:
         if not isinstance(row_ptr, list):
@@ -686,7 +738,7 @@ class _Checker:
         return counts
 
     @staticmethod
-    def where(site: tuple[str, int | None, str, int], infos: list[_Node]) -> tuple[str, str]:
+    def describe_site(site: Site, infos: list[_Node]) -> tuple[str, str]:
         """JSON pointer and wording for an entry: (graph pointer, owner node, field, index)."""
         ptr, owner, field, j = site
         if owner is None:
@@ -694,12 +746,10 @@ class _Checker:
         what = "input" if field == "inputs" else "control dependency"
         return f"{ptr}/nodes/{owner}/{field}/{j}", f"{what} {j} of {infos[owner].label(owner)}"
 
-    def node_id(
-        self, value: object, site: tuple[str, int | None, str, int], infos: list[_Node]
-    ) -> bool:
+    def check_node_id(self, value: object, site: Site, infos: list[_Node]) -> bool:
         if _is_int(value) and 0 <= value < len(infos):
             return True
-        where, what = self.where(site, infos)
+        where, what = self.describe_site(site, infos)
         if not _is_int(value):
             self.add(where, f"{what} must be a node id, not {_describe(value)}")
         else:
@@ -710,10 +760,10 @@ class _Checker:
             )
         return False
 
-    def entry(
+    def check_entry(
         self,
         entry: object,
-        site: tuple[str, int | None, str, int],
+        site: Site,
         infos: list[_Node],
         counts: list[int | None],
         missing_row_ptr: bool,
@@ -726,38 +776,36 @@ class _Checker:
             and type(entry[1]) is int
             and (len(entry) == 2 or type(entry[2]) is int)
         ):
-            where, what = self.where(site, infos)
-            bad = (
-                next(
-                    (
-                        f" (item {k} is {_describe(x)})"
-                        for k, x in enumerate(entry)
-                        if not _is_int(x)
-                    ),
-                    None,
-                )
-                if isinstance(entry, list)
-                else None
-            )
-            bad = bad or f", not {_describe(entry)}"
+            where, what = self.describe_site(site, infos)
             self.add(
                 where,
                 f"{what} must be [node_id, output_index] or [node_id, "
-                f"output_index, version] of integers{bad}",
+                f"output_index, version] of integers{_entry_shape_problem(entry)}",
             )
             return None
-        if not self.node_id(entry[0], site, infos):
+        if not self.check_node_id(entry[0], site, infos):
             return None
-        node, index = entry[0], entry[1]
         if len(entry) == 3 and not -_UINT32 < entry[2] < _UINT32:
-            where, what = self.where(site, infos)
+            where, what = self.describe_site(site, infos)
             self.add(
                 where,
                 f"{what} has version {_describe(entry[2])}, which does not fit MXNet's 32 bits",
             )
+        self.check_output_index(entry[0], entry[1], site, infos, counts, missing_row_ptr)
+        return entry[0]
+
+    def check_output_index(
+        self,
+        node: int,
+        index: int,
+        site: Site,
+        infos: list[_Node],
+        counts: list[int | None],
+        missing_row_ptr: bool,
+    ) -> None:
         count, target = counts[node], infos[node]
         if index < 0 or (count is not None and index >= count):
-            where, what = self.where(site, infos)
+            where, what = self.describe_site(site, infos)
             have = f"which has {count} output(s)" if count is not None else "indexes start at 0"
             self.add(
                 where,
@@ -767,16 +815,15 @@ class _Checker:
             )
         elif count is None and index > 0 and target.op is not None and missing_row_ptr:
             # (A malformed node_row_ptr has been reported already.)
-            where, what = self.where(site, infos)
+            where, what = self.describe_site(site, infos)
             self.add(
                 where,
                 f"{what} uses output {index} of {target.label(node)} ({target.op}),"
                 " which cannot be checked without node_row_ptr; MXNet does not "
                 "check it either and crashes if it is out of range",
             )
-        return node
 
-    def arg_nodes(self, arg_nodes: object, ptr: str, infos: list[_Node]) -> None:
+    def check_arg_nodes(self, arg_nodes: object, ptr: str, infos: list[_Node]) -> None:
         # MXNet only checks these ids; it finds arguments by walking the graph, so a variable
         # missing from arg_nodes (or listed twice) changes nothing and is not reported.
         if not isinstance(arg_nodes, list):
@@ -791,7 +838,7 @@ class _Checker:
                 continue
             self.add(f"{ptr}/{k}", f"arg_nodes entry {k} {what}; MXNet refuses the graph")
 
-    def cycles(
+    def check_cycles(
         self, edge_list: list[tuple[int, int, str, int]], infos: list[_Node], ptr: str
     ) -> None:
         """Report every edge that closes a cycle (iterative DFS, linear time).
@@ -822,20 +869,31 @@ class _Checker:
                     state[target] = 1
                     stack.append((target, 0))
                 elif state[target] == 1:
-                    where, what = self.where((ptr, node, field, j), infos)
-                    via = (
-                        "itself"
-                        if target == node
-                        else (
-                            f"{infos[target].label(target)}, which depends on "
-                            f"{infos[node].label(node)}"
-                        )
-                    )
-                    self.add(
-                        where,
-                        f"{what} refers to {via}: the graph has a cycle, which "
-                        "MXNet loads but cannot infer shapes for or run",
-                    )
+                    self.add_cycle(ptr, node, target, field, j, infos)
+
+    def add_cycle(
+        self, ptr: str, node: int, target: int, field: str, j: int, infos: list[_Node]
+    ) -> None:
+        where, what = self.describe_site((ptr, node, field, j), infos)
+        via = (
+            "itself"
+            if target == node
+            else f"{infos[target].label(target)}, which depends on {infos[node].label(node)}"
+        )
+        self.add(
+            where,
+            f"{what} refers to {via}: the graph has a cycle, which "
+            "MXNet loads but cannot infer shapes for or run",
+        )
+
+
+def _entry_shape_problem(entry: object) -> str:
+    """What makes an entry not a list of 2 or 3 integers, for the end of a message."""
+    if isinstance(entry, list):
+        for k, item in enumerate(entry):
+            if not _is_int(item):
+                return f" (item {k} is {_describe(item)})"
+    return f", not {_describe(entry)}"
 
 
 def _describe_any(value: object) -> str:
