@@ -152,16 +152,50 @@ class Member:
 
 
 @dataclass(frozen=True)
-class JsonDocument:
-    """A JSON member parsed once: either `value` or the reason it could not be read."""
+class ParsedJson:
+    """A JSON member that parsed: the member is there, and `value` is what it holds."""
 
-    member: Member | None
+    member: Member
+    value: Any
+
+
+@dataclass(frozen=True)
+class JsonObject:
+    """A JSON member that parsed to an object, as a manifest or a signature must."""
+
+    member: Member
+    value: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class JsonDocument:
+    """A JSON member parsed once: either `value` or the reason it could not be read.
+
+    `parsed` and `object` give the member and its value with the types narrowed: a rule asks
+    `if (signature := view.signature.object) is None: return` and then uses
+    `signature.member.name` and `signature.value` without `None` checks."""
+
+    member: Member | None  # None: no such member (error says "missing"), or not a file
     value: Any = None
     error: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.member is not None and self.error is None
+
+    @property
+    def parsed(self) -> ParsedJson | None:
+        """The member and its value when it parsed; None when it is missing or unreadable."""
+        if self.member is None or self.error is not None:
+            return None
+        return ParsedJson(self.member, self.value)
+
+    @property
+    def object(self) -> JsonObject | None:
+        """The member and its value when it parsed to a JSON object; None otherwise."""
+        if self.member is None or self.error is not None or not isinstance(self.value, dict):
+            return None
+        return JsonObject(self.member, self.value)
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")

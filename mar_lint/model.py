@@ -14,14 +14,15 @@ import importlib.util
 import json
 import posixpath
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Self, TypeGuard
 
 from packaging.version import Version
 
-from mar_lint import graph_structure
+from mar_lint import container_facts, graph_structure
 from mar_lint.archive import (
     MANIFEST,
     ArchiveSource,
@@ -35,19 +36,23 @@ from mar_lint.archive import (
 )
 from mar_lint.config import Settings
 from mar_lint.findings import json_pointer
-from mar_lint.manifests import detect_release, release_for
+from mar_lint.manifests import SchemaError, detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
 from mar_lint.sandbox import MXNetUnavailable, Sandbox, SandboxFailure
 from mar_lint.services import (
+    ChosenService,
     Selection,
     ServiceSource,
     parse_service,
     select,
     service_classes,
 )
+from mar_lint.signatures import is_dimension, shaped_entries
 from mar_lint.versions import version_from_int
+from mar_lint.weight_facts import WeightFit, declared_dtypes, fit_weights
 
 LABELS_FILE = "synset.txt"  # the one name MMS reads labels from (mms-loader.md, init)
+CARRIED_SCHEMA = "manifest-schema.json"  # a schema some archives carry; MMS never reads it
 DEFAULT_RELEASE = "0.4.0"  # the release assumed when nothing says which
 
 if TYPE_CHECKING:
@@ -142,16 +147,82 @@ def is_label(name: str) -> bool:
     return name == "label" or name.endswith("_label")
 
 
-def known_shape(shape: tuple[int, ...] | None) -> bool:
+def known_shape(shape: tuple[int, ...] | None) -> TypeGuard[tuple[int, ...]]:
     """Shapes MXNet could not infer come back empty or with 0 dimensions."""
-    return bool(shape) and all(dim > 0 for dim in shape)  # type: ignore[union-attr]
+    return shape is not None and len(shape) > 0 and all(dim > 0 for dim in shape)
+
+
+class MmsRelease(NamedTuple):
+    """The MMS release whose manifest schema applies, and why that one."""
+
+    release: str  # "0.4.0"
+    reason: str  # "the target MMS version", "`Model-Server` is 0.4", ...
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    """How many classes the model's first output has, and where that number comes from."""
+
+    count: int
+    source: str  # "the graph's output softmax_output is [1, 10]"
+
+
+@dataclass(frozen=True)
+class CarriedSchemaVerdict:
+    """The manifest checked against the `manifest-schema.json` the archive carries. MMS never
+    reads that file; a hostile schema can make the validator hang or exhaust memory, so the
+    validation runs in the sandbox."""
+
+    member: str  # the carried schema's member
+    unreadable: str | None = None  # the schema cannot be read, or is not JSON
+    failure: str | None = None  # the validator crashed, hung or ran out of memory
+    schema_error: str | None = None  # the schema is not a valid JSON Schema
+    errors: tuple[SchemaError, ...] = ()  # where the manifest fails it
 
 
 class ModelView(ArchiveView):
+    """The archive as rules see it: the members (from `ArchiveView`) and every fact rules
+    share, each a typed property worked out once, on first use. Rules read these and never
+    the sandbox or the file system; the README's "Plugins" section lists them."""
+
     def __init__(self, path: Path | ArchiveSource, settings: Settings, sandbox: Sandbox) -> None:
         super().__init__(path, settings.limits)
         self.settings = settings
         self.sandbox = sandbox
+        # A params index read from the same bytes in another archive (see `rewritten`).
+        self._carried_params: ParamsIndex | ParamsError | None = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    @classmethod
+    def rewritten(
+        cls,
+        path: Path,
+        settings: Settings,
+        sandbox: Sandbox,
+        *,
+        source: ModelView,
+        copied: Sequence[Member | None],
+    ) -> Self:
+        """A view of the archive `repack` wrote from `source`, where member i holds the
+        compressed bytes of `copied[i]` unchanged (None: written anew). It keeps what the
+        source's check verified: copied members whose CRC held hold the same bytes, so they
+        are not inflated again, and an unchanged params file keeps its index."""
+        view = cls(path, settings, sandbox)
+        if len(view.members) != len(copied):
+            return view
+        source_params = source.model_file("Parameters")
+        for output, original in zip(view.members, copied):
+            if original is None:
+                continue
+            if source.read_results.get(original.index, "unread") is None:
+                view.read_results[output.index] = None
+            # Only an index the source's check computed: reading one now costs a pass.
+            if original == source_params and "params" in source.__dict__:
+                if view.model_file("Parameters") == output:
+                    view._carried_params = source.params
+        return view
 
     # -- manifest --------------------------------------------------------------------------
 
@@ -163,26 +234,43 @@ class ModelView(ArchiveView):
         return self.json(member)
 
     @cached_property
-    def mms_release(self) -> tuple[str, str] | None:
+    def mms_release(self) -> MmsRelease | None:
         """The MMS release whose manifest schema applies, and why: the target given by the
         user, else the release the manifest was written for. None without a manifest object."""
         if self.settings.mms_version:
-            return release_for(self.settings.mms_version), "the target MMS version"
-        if self.manifest.ok and isinstance(self.manifest.value, dict):
-            return detect_release(self.manifest.value)
-        return None
+            return MmsRelease(release_for(self.settings.mms_version), "the target MMS version")
+        manifest = self.manifest.object
+        return MmsRelease(*detect_release(manifest.value)) if manifest else None
 
     @property
     def target_release(self) -> str:
         """The MMS release the checks follow: the one detected or targeted, else 0.4."""
-        return self.mms_release[0] if self.mms_release else DEFAULT_RELEASE
+        return self.mms_release.release if self.mms_release else DEFAULT_RELEASE
 
     @cached_property
     def model_entry(self) -> dict[str, Any]:
         """The manifest's `Model` object, or {} when there is none to read."""
-        manifest = self.manifest.value if self.manifest.ok else None
-        model = manifest.get("Model") if isinstance(manifest, dict) else None
+        manifest = self.manifest.object
+        model = manifest.value.get("Model") if manifest else None
         return model if isinstance(model, dict) else {}
+
+    @cached_property
+    def carried_schema(self) -> CarriedSchemaVerdict | None:
+        """The manifest checked against the archive's own `manifest-schema.json`; None when
+        the archive carries none."""
+        document = self.json(self.in_root(CARRIED_SCHEMA))
+        if document.member is None:
+            return None
+        name = document.member.name
+        if document.error:
+            return CarriedSchemaVerdict(name, unreadable=document.error)
+        instance = self.manifest.value if self.manifest.ok else None
+        try:
+            answer = self.sandbox.run("schema", instance=instance, schema=document.value)
+        except SandboxFailure as exc:
+            return CarriedSchemaVerdict(name, failure=str(exc))
+        errors = tuple(SchemaError(e["pointer"], e["message"]) for e in answer.get("errors", []))
+        return CarriedSchemaVerdict(name, schema_error=answer.get("schema_error"), errors=errors)
 
     @cached_property
     def references(self) -> dict[str, Reference]:
@@ -218,13 +306,19 @@ class ModelView(ArchiveView):
     def checkpoint_params(self) -> str | None:
         """The base name of the weights file MMS 0.x loads, from the manifest's `Symbol`,
         `Parameters` and `Model-Name`; None when one of them is not a string."""
-        symbol, parameters, name = (
-            self.model_entry.get(key) for key in ("Symbol", "Parameters", "Model-Name")
-        )
-        if not (isinstance(symbol, str) and isinstance(parameters, str) and isinstance(name, str)):
+        symbol, parameters = (self.model_entry.get(key) for key in ("Symbol", "Parameters"))
+        if not (isinstance(symbol, str) and isinstance(parameters, str)):
             return None
         prefix = posixpath.basename(symbol[: -len("-symbol.json")])
-        return mms_checkpoint_params(prefix, parameters, name)
+        return self.loaded_params(prefix, parameters)
+
+    def loaded_params(self, symbol_prefix: str, params_name: str) -> str | None:
+        """The weights file MMS 0.x loads for a graph named `<symbol_prefix>-symbol.json` and
+        weights named `params_name`, with the manifest's `Model-Name`; None without one."""
+        model_name = self.model_entry.get("Model-Name")
+        if not isinstance(model_name, str):
+            return None
+        return mms_checkpoint_params(symbol_prefix, params_name, model_name)
 
     def model_file(self, key: str) -> Member | None:
         """The member that plays a part ("Signature", "Symbol", "Parameters", "Service"):
@@ -250,15 +344,12 @@ class ModelView(ArchiveView):
     def input_shapes(self) -> dict[str, tuple[int, ...]]:
         """Signature inputs with well-formed shapes, bound the way MMS binds them: the batch
         dimension and every other 0 become 1 (§1.5)."""
-        signature = self.signature.value if self.signature.ok else None
-        inputs = signature.get("inputs") if isinstance(signature, dict) else None
+        signature = self.signature.object
         shapes = {}
-        for entry in inputs if isinstance(inputs, list) else []:
-            if not isinstance(entry, dict) or not isinstance(entry.get("data_name"), str):
-                continue
-            shape = entry.get("data_shape")
-            if isinstance(shape, list) and shape and all(is_dimension(d) for d in shape):
-                shapes[entry["data_name"]] = tuple(max(int(d), 1) for d in shape)
+        for _, entry in shaped_entries(signature.value, "inputs") if signature else ():
+            name, shape = entry.get("data_name"), entry["data_shape"]
+            if isinstance(name, str) and shape and all(is_dimension(d) for d in shape):
+                shapes[name] = tuple(max(int(d), 1) for d in shape)
         return shapes
 
     # -- graph -----------------------------------------------------------------------------
@@ -295,14 +386,14 @@ class ModelView(ArchiveView):
         MXNetUnavailable when MXNet is needed and cannot be imported: the engine then reports
         the rule as skipped instead of passed.
         """
-        if not self.symbol.ok or self.graph_issues or self.operator_issues:
+        symbol = self.symbol.parsed
+        if symbol is None or self.graph_issues or self.operator_issues:
             return None
-        member = self.symbol.member
-        assert member is not None
+        member = symbol.member
         if self.settings.engine == "native":
             from mar_lint.shapes.infer import infer
 
-            inference = infer(self.symbol.value, self.input_shapes)
+            inference = infer(symbol.value, self.input_shapes)
             if not inference.unmodelled:
                 return GraphAnalysis(
                     member=member,
@@ -361,20 +452,19 @@ class ModelView(ArchiveView):
         """The shape of every node output, for drawing the graph; None when there is no
         structurally sound graph. The native engine answers unless the settings ask for MXNet
         or the graph uses an operator it does not model; then MXNet does, in the sandbox."""
-        if not self.symbol.ok or self.graph_issues:
+        symbol = self.symbol.parsed
+        if symbol is None or self.graph_issues:
             return None
         if self.settings.engine == "native":
             from mar_lint.shapes.infer import infer
 
-            inference = infer(self.symbol.value, self.input_shapes)
+            inference = infer(symbol.value, self.input_shapes)
             if not inference.unmodelled:
                 outputs: dict[str, list[tuple[int, ...] | None]] = {}
                 for node, _output, shape in inference.internals:
                     outputs.setdefault(node, []).append(shape)
                 return NodeShapes(outputs, inference.load_error or inference.infer_error)
-        member = self.symbol.member
-        assert member is not None
-        text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
+        text = self.read(symbol.member, self.limits.max_json_bytes).decode("utf-8", "replace")
         shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         try:
             answer = self.sandbox.run("internals", symbol_json=text, input_shapes=shapes)
@@ -415,6 +505,39 @@ class ModelView(ArchiveView):
         number = graph_structure.saved_version(self.symbol.value) if self.symbol.ok else None
         return version_from_int(number) if number is not None else None
 
+    @cached_property
+    def graph_dtypes(self) -> dict[str, str]:
+        """Graph variable -> the dtype its `__dtype__` attribute declares (Gluon exports set
+        it; "float32", "float16", ...)."""
+        return declared_dtypes(self.symbol.value) if self.symbol.ok else {}
+
+    @cached_property
+    def class_count(self) -> ClassCount | None:
+        """How many classes the model's first output has: the shape the graph infers, else
+        the signature's. The graph counts only when it is inferred without MXNet or MXNet
+        can be imported; None when neither tells."""
+        try:
+            graph = self.graph
+        except MXNetUnavailable:
+            graph = None
+        if graph is not None and graph.loaded and not graph.infer_error and graph.output_shapes:
+            shape = graph.output_shapes[0]
+            if known_shape(shape) and len(shape) >= 2:
+                return ClassCount(
+                    shape[1], f"the graph's output {graph.outputs[0]} is {list(shape)}"
+                )
+        signature = self.signature.object
+        outputs = signature.value.get("outputs") if signature else None
+        first = outputs[0] if isinstance(outputs, list) and outputs else None
+        if not isinstance(first, dict):
+            return None
+        dims = first.get("data_shape")
+        if isinstance(dims, list) and len(dims) >= 2 and is_dimension(dims[1]) and dims[1] > 0:
+            return ClassCount(
+                dims[1], f"the signature's output {first.get('data_name')!r} is {dims}"
+            )
+        return None
+
     # -- service and assets ----------------------------------------------------------------
 
     @cached_property
@@ -442,12 +565,22 @@ class ModelView(ArchiveView):
 
     @cached_property
     def service_selection(self) -> Selection | None:
-        """The class the target MMS release instantiates, and what it inherits; None when
-        there is no parsed service file."""
+        """What the target MMS release makes of the service file's classes: the candidates,
+        the class it instantiates and why it fails, if it does; None when there is no parsed
+        service file."""
         tree = self.service.tree if self.service else None
         if tree is None:
             return None
         return select(service_classes(tree), self.target_release)
+
+    @cached_property
+    def service_class(self) -> ChosenService | None:
+        """The class the target MMS release instantiates, in which file, and whose stock
+        methods it runs (`provider("_preprocess")`); None when the release picks none."""
+        selection, service = self.service_selection, self.service
+        if selection is None or selection.chosen is None or service is None:
+            return None
+        return ChosenService(service.member_name, selection.chosen, selection)
 
     @cached_property
     def labels(self) -> Labels:
@@ -470,6 +603,8 @@ class ModelView(ArchiveView):
         """The params file's tensor index, from one streaming pass over the member; for a
         remote archive read without --verify-crc, from header to header (payloads skipped).
         None when there is no params file, or its bytes could not be fetched."""
+        if self._carried_params is not None:
+            return self._carried_params
         member = self.model_file("Parameters")
         if member is None:
             return None
@@ -496,14 +631,56 @@ class ModelView(ArchiveView):
             self.read_results[member.index] = None  # read to its end: the CRC held
         return index
 
+    @cached_property
+    def weight_fit(self) -> WeightFit | None:
+        """The params file's `arg:`/`aux:` entries against the weights and auxiliary states
+        the graph needs with the signature's inputs; None when one side is unknown (no named
+        index, no loaded graph, a Gluon-Imperative model, or inputs the graph lacks)."""
+        index, graph = self.params, self.graph
+        member = self.model_file("Parameters")
+        if not isinstance(index, ParamsIndex) or not index.has_names or graph is None:
+            return None
+        if not graph.loaded or self.model_entry.get("Model-Format") == "Gluon-Imperative":
+            return None
+        inputs = set(self.input_shapes)
+        if member is None or not inputs or not inputs <= set(graph.arguments):
+            return None  # the graph's data inputs are unknown: MAR201 or MAR204 reports it
+        weights = tuple(a for a in graph.arguments if a not in inputs and not is_label(a))
+        return fit_weights(member.name, index, graph, weights, self.graph_dtypes)
+
+    # -- the container's names -------------------------------------------------------------
+
+    @cached_property
+    def read_failures(self) -> dict[int, str]:
+        """Member index -> why the member failed its read to the end (CRC, size, a damaged
+        stream), for every regular member mar-lint reads: the integrity pass. The members the
+        model needs are read by their readers first, so no member is read twice; members
+        `refusal` names (MAR004, MAR006) are not read, so not here."""
+        self.manifest, self.signature, self.symbol, self.params  # noqa: B018
+        results = self.verify()
+        return {
+            m.index: failure
+            for m in self.files
+            if (failure := results.get(m.index)) and not self.refusal(m)
+        }
+
+    @cached_property
+    def junk(self) -> dict[int, container_facts.Junk]:
+        """Member index -> the tool or system leftover it is part of (`__MACOSX/`, `*.pyc`),
+        for every member that is one, referenced or not."""
+        found = {m.index: container_facts.junk(m) for m in self.members}
+        return {index: junk for index, junk in found.items() if junk is not None}
+
+    @cached_property
+    def name_clashes(self) -> list[container_facts.Clash]:
+        """Names that unpack to one file (stored twice, equal once flattened, or equal but
+        for case), or to different files with different tools."""
+        return container_facts.name_clashes(self.members, self.files, self.layout, set(self.junk))
+
 
 # Identical graphs with identical inputs (the same model in many archives) are analysed once.
 # Only MXNet's answers are kept, never a sandbox failure.
 _graph_memo: dict[tuple[str, str], dict[str, Any]] = {}
-
-
-def is_dimension(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _tuple(shape: list[int] | None) -> tuple[int, ...] | None:

@@ -135,7 +135,7 @@ class _Cursor:
     """
 
     def __init__(
-        self, stream: typing.BinaryIO, size: int | None, max_ndim: int, seeks: bool = False
+        self, stream: typing.IO[bytes], size: int | None, max_ndim: int, seeks: bool = False
     ) -> None:
         self.stream = stream
         self.size = size
@@ -415,7 +415,7 @@ def _read_names(cur: _Cursor, n_arrays: int, max_name_bytes: int) -> list[str]:
 
 
 def read_params_index(
-    stream: typing.BinaryIO,
+    stream: typing.IO[bytes],
     size: int | None = None,
     *,
     max_tensors: int = 1_000_000,

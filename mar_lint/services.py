@@ -81,6 +81,28 @@ class Selection:
 
 
 @dataclass(frozen=True)
+class ChosenService:
+    """The class an MMS release instantiates, the file it is in, and what it inherits."""
+
+    member_name: str | None  # the service file
+    chosen: ServiceClass
+    selection: Selection
+
+    @property
+    def name(self) -> str:
+        return self.chosen.name
+
+    @property
+    def line(self) -> int | None:
+        """Where the class statement is; None for a class imported from MMS."""
+        return self.chosen.line
+
+    def provider(self, method: str) -> str | None:
+        """The MMS class whose `method` the chosen class runs (see `Selection.provider`)."""
+        return self.selection.provider(method)
+
+
+@dataclass(frozen=True)
 class ServiceSource:
     """The service file the manifest (or the convention) names, parsed once."""
 
@@ -189,22 +211,23 @@ def service_classes(tree: ast.Module) -> dict[str, ServiceClass]:
             found.add(current)
             following = parents.get(current, [])
             if following == [current] or (current not in parents and current in MMS_CLASSES):
-                following = [MMS_CLASSES[current]] if MMS_CLASSES[current] else []  # MMS's own
+                stock = MMS_CLASSES[current]  # MMS's own parent
+                following = [stock] if stock else []
             pending.extend(following)
         return frozenset(found)
 
     classes = {}
     for name in parents:
-        node = defined.get(name)
-        methods, delegating = _own_methods(node) if node else (frozenset(), frozenset())
+        statement = defined.get(name)
+        methods, delegating = _own_methods(statement) if statement else (frozenset(), frozenset())
         classes[name] = ServiceClass(
             name,
-            node is not None,
+            statement is not None,
             lineage(name),
-            tuple(parents[name]) if node else (),
+            tuple(parents[name]) if statement else (),
             methods,
             delegating,
-            node.lineno if node else None,
+            statement.lineno if statement else None,
         )
     return classes
 

@@ -6,34 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from mar_lint.findings import Consequence, Problem, Severity
-from mar_lint.model import LABELS_FILE, ModelView, known_shape
+from mar_lint.model import LABELS_FILE, ModelView
 from mar_lint.registry import rule
-from mar_lint.sandbox import MXNetUnavailable
 from mar_lint.text import listed
 
 # The stock `_postprocess` methods that answer with `self.labels[i]` for the top 5 classes,
 # asserting the labels were loaded (mms-loader.md, "vision service").
 LABELLING_POSTPROCESS = ("MXNetVisionService", "GluonVisionService")
-
-
-def class_count(view: ModelView) -> tuple[int, str] | None:
-    """How many classes the model's first output has, and where that number comes from: the
-    shape MXNet infers, else the signature."""
-    try:
-        graph = view.graph
-    except MXNetUnavailable:
-        graph = None
-    if graph is not None and graph.loaded and not graph.infer_error and graph.output_shapes:
-        shape = graph.output_shapes[0]
-        if known_shape(shape) and len(shape) >= 2:  # type: ignore[arg-type]
-            return shape[1], f"the graph's output {graph.outputs[0]} is {list(shape)}"  # type: ignore[index]
-    signature = view.signature.value if view.signature.ok else None
-    outputs = signature.get("outputs") if isinstance(signature, dict) else None
-    first = outputs[0] if isinstance(outputs, list) and outputs else None
-    shape = first.get("data_shape") if isinstance(first, dict) else None
-    if isinstance(shape, list) and len(shape) >= 2 and isinstance(shape[1], int) and shape[1] > 0:
-        return shape[1], f"the signature's output {first.get('data_name')!r} is {shape}"  # type: ignore[union-attr]
-    return None
 
 
 @rule(
@@ -67,10 +46,10 @@ def labels_mismatch(view: ModelView) -> Iterator[Problem]:
         return
     if labels.member_name is None or labels.error:
         return  # MAR602 reports a missing file when it matters, MAR002 an unreadable one
-    counted = class_count(view)
-    if counted is not None and counted[0] != len(labels.labels):
+    classes = view.class_count
+    if classes is not None and classes.count != len(labels.labels):
         yield Problem(
-            f"{len(labels.labels)} labels for {counted[0]} classes ({counted[1]})",
+            f"{len(labels.labels)} labels for {classes.count} classes ({classes.source})",
             member=labels.member_name,
         )
     blank = [str(number) for number, label in enumerate(labels.labels, 1) if not label]
@@ -115,11 +94,11 @@ def labels_missing(view: ModelView) -> Iterator[Problem]:
     Fix: put `synset.txt` (one label per output class) at the archive root, or override
     `_postprocess`.
     """
-    selection = view.service_selection
-    provider = selection.provider("_postprocess") if selection else None
-    if view.labels.member_name is None and provider in LABELLING_POSTPROCESS:
+    service = view.service_class
+    provider = service.provider("_postprocess") if service else None
+    if service and view.labels.member_name is None and provider in LABELLING_POSTPROCESS:
         yield Problem(
-            f"{selection.chosen.name} inherits {provider}._postprocess, which answers with "  # type: ignore[union-attr]
+            f"{service.name} inherits {provider}._postprocess, which answers with "
             f"labels from {LABELS_FILE}, and the archive has none: every request fails",
-            member=view.service.member_name,  # type: ignore[union-attr]
+            member=service.member_name,
         )

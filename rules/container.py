@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-import fnmatch
-import os
-import unicodedata
-from collections import defaultdict
 from collections.abc import Iterator
 
-from mar_lint.archive import MANIFEST, PORTABLE_COMPRESSIONS, Member, unsafe_path_reason
+from mar_lint import container_facts as facts
 from mar_lint.findings import Consequence, Fix, Problem, RemoveMember, RenameMember, Severity
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
-
-# NAME_MAX of ext4, XFS, APFS: MMS writes every member under its file name.
-MAX_FILE_NAME_BYTES = 255
-
-# Folders and files that tools and operating systems leave behind (§2.1: model-archiver skips
-# most of them), with what they are.
-JUNK_FOLDERS = {
-    "__MACOSX": "macOS Finder metadata",
-    "__pycache__": "Python bytecode cache",
-    ".git": "a Git repository",
-    ".svn": "a Subversion working copy",
-    ".hg": "a Mercurial repository",
-    ".ipynb_checkpoints": "Jupyter checkpoints",
-}
-JUNK_FILES = {
-    "._*": "macOS AppleDouble metadata",
-    ".DS_Store": "macOS Finder metadata",
-    "Thumbs.db": "a Windows thumbnail cache",
-    "*.pyc": "Python bytecode",
-    "*.pyo": "Python bytecode",
-    "*.sw[po]": "a Vim swap file",
-    "*~": "an editor backup file",
-    ".#*": "an Emacs lock file",
-    "#*#": "an Emacs auto-save file",
-    "*.log": "a log file",
-    "nohup.out": "a log file",
-}
+from mar_lint.text import plural
 
 
 @rule(
@@ -91,26 +61,10 @@ def member_corrupt(view: ModelView) -> Iterator[Problem]:
 
     Fix: rebuild the archive from the original files, or fetch it again.
     """
-    rebuild = "rebuild the archive from the original files"
-    risk = Consequence.UNCHECKED_RISK  # MMS 0.x's zipfile reads the directory and loads it
-    for problem in view.layout.stray if view.layout else ():
-        yield Problem(problem, hint=rebuild, consequence=risk)
-    for member in view.members:
-        placement = view.layout.placements[member.index] if view.layout else None
-        if placement and placement.problems:
-            yield Problem(
-                f"its headers disagree: {'; '.join(placement.problems)}",
-                member=member.name,
-                hint=rebuild,
-                consequence=None if placement.zipfile_fails else risk,
-            )
-    # The members the model needs are read by their readers first: no member is read twice.
-    view.manifest, view.signature, view.symbol, view.params  # noqa: B018
-    results = view.verify()
-    for member in view.files:
-        failure = results.get(member.index)
-        if failure and not view.refusal(member):  # refused members: MAR004 and MAR006
-            yield Problem(f"cannot be read: {failure}", member=member.name)
+    for reason in facts.disagreements(view.members, view.layout):
+        yield _problem(reason, hint="rebuild the archive from the original files")
+    for index, failure in view.read_failures.items():
+        yield Problem(f"cannot be read: {failure}", member=view.members[index].name)
 
 
 @rule(
@@ -139,37 +93,9 @@ def unsupported_member(view: ModelView) -> Iterator[Problem]:
     does this), with the default compression.
     """
     for member in view.members:
-        # MMS's zipfile writes a link or special member as a plain file holding the target:
-        # the danger is in other unzip tools, which MMS does not check for.
-        unpacked = bool(member.is_symlink or member.special)
-        if member.is_symlink:
-            problem = "is a symbolic link: it can point out of the model folder"
-        elif member.special:
-            problem = f"is {member.special}, not a file"
-        elif member.encrypted:
-            problem = "is encrypted: MMS cannot decrypt it"
-        elif not member.is_dir and member.basename in ("", "."):
-            problem = "has no file name: MMS cannot unpack it to a file"
-        elif not member.is_dir and len(member.basename.encode()) > MAX_FILE_NAME_BYTES:
-            problem = (
-                f"has a file name of {len(member.basename.encode())} bytes: MMS unpacks it "
-                f"under that name, and file systems refuse names over {MAX_FILE_NAME_BYTES}"
-            )
-        elif not member.is_dir and member.compression not in PORTABLE_COMPRESSIONS:
-            problem = (
-                f"is compressed with {member.compression}: only stored and deflated members "
-                "unpack in every MMS (not in MMS 0.x on Python 2, nor in MMS 1.x); mar-lint "
-                "does not read it"
-            )
-            # MMS 0.x on Python 3 unpacks bzip2 and LZMA (its zipfile can): not a refusal.
-            unpacked = not member.compression.startswith("method ")
-        else:
-            continue
-        yield Problem(
-            problem,
-            member=member.name,
-            consequence=Consequence.UNCHECKED_RISK if unpacked else None,
-        )
+        reason = facts.unsupported(member)
+        if reason:
+            yield _problem(reason)
 
 
 @rule(
@@ -202,105 +128,19 @@ def duplicate_member(view: ModelView) -> Iterator[Problem]:
     Repack: safe and unsafe: it drops the earlier copies of identical duplicates (safe); when
     the copies differ it keeps the last, the one MMS uses, only with `--unsafe-fixes`.
     """
-    yield from _ambiguous_names(view)
-    copies: dict[str, list[Member]] = defaultdict(list)
-    for member in view.files:
-        copies[member.name].append(member)
-    for name, same_name in copies.items():
-        if len(same_name) > 1:
-            yield _duplicate_name(name, same_name)
-    by_basename: dict[str, list[Member]] = defaultdict(list)
-    for kept in (same_name[-1] for same_name in copies.values()):
-        if kept.basename and not _junk(kept):
-            by_basename[kept.basename].append(kept)
-    for basename, colliding in by_basename.items():
-        if len(colliding) > 1:
-            yield _flattened_collision(basename, colliding)
-    by_case: dict[str, list[str]] = defaultdict(list)
-    for basename in sorted(by_basename):
-        by_case[unicodedata.normalize("NFC", basename).casefold()].append(basename)
-    for variants in by_case.values():
-        if len(variants) > 1:
-            same_letters = len({unicodedata.normalize("NFC", v) for v in variants}) == 1
-            how = "Unicode normalisation" if same_letters else "case"
-            where = "macOS" if same_letters else "macOS and Windows"
-            yield Problem(
-                f"{', '.join(map(ascii, variants))} differ only in {how}: on {where} one "
-                "overwrites the other",
-                member=variants[-1],
-                severity=Severity.WARNING,
-                hint=f"give the files names that differ in more than {how}",
-            )
-
-
-def _ambiguous_names(view: ModelView) -> Iterator[Problem]:
-    """Names other tools unpack differently: a file that is also a folder, and a Unicode
-    Path extra field that names the member otherwise."""
-    files = {m.name for m in view.files}
-    folders = {m.name.rstrip("/") for m in view.members if m.is_dir}
-    for name in files:
-        parts = name.split("/")
-        folders.update("/".join(parts[:depth]) for depth in range(1, len(parts)))
-    for name in sorted(files & folders):
+    for clash in view.name_clashes:
+        severity, fix = Severity.WARNING if clash.warning else None, _drop_copies(clash)
         yield Problem(
-            f"{name!r} is both a file and a folder: unzip tools fail on one of them",
-            member=name,
-            hint="rename the file or the folder",
+            clash.message, member=clash.member, severity=severity, hint=clash.hint, fix=fix
         )
-    for member in view.members:
-        placement = view.layout.placements[member.index] if view.layout else None
-        other = placement.unicode_name if placement else None
-        if other is None or member.info is None:
-            continue
-        # The header's own name, as MMS 0.x's zipfile decodes it (Python 3.12+'s zipfile
-        # applies the extra field itself, so `member.name` may already be the field's).
-        utf8 = member.info.flag_bits & 0x800
-        header = placement.raw_name.decode("utf-8" if utf8 else "cp437", "replace")  # type: ignore[union-attr]
-        if other != header:
-            yield Problem(
-                f"its Unicode Path extra field names it {other!r}: Info-ZIP unzip and 7-Zip "
-                f"unpack it under that name, zipfile (MMS 0.x) as {header!r}",
-                member=member.name,
-                hint="rebuild the archive, so that every tool sees one name",
-            )
 
 
-def _flattened_collision(basename: str, colliding: list[Member]) -> Problem:
-    names = ", ".join(repr(m.name) for m in colliding)
-    return Problem(
-        f"{names} {'both' if len(colliding) == 2 else 'all'} become {basename!r} when MMS "
-        f"flattens the archive: the last, {colliding[-1].name!r}, overwrites the others",
-        member=colliding[-1].name,
-        severity=None if _differ(colliding) else Severity.WARNING,
-        hint="give the files different names",
-    )
-
-
-def _differ(members: list[Member]) -> bool:
-    """Whether the members' contents differ, from the CRC and size the directory declares."""
-    if any(m.info is None for m in members):
-        return True  # folder files would have to be read to compare them
-    return len({(m.info.CRC, m.size) for m in members}) > 1  # type: ignore[union-attr]
-
-
-def _duplicate_name(name: str, copies: list[Member]) -> Problem:
-    earlier = copies[:-1]
-    drop = tuple(RemoveMember(name, index=m.index) for m in earlier)
-    if _differ(copies):
-        return Problem(
-            f"{name!r} is stored {len(copies)} times with different contents: MMS uses the "
-            "last copy, other tools may use the first",
-            member=name,
-            fix=Fix(f"keep only the last copy of {name!r}", drop, safe=False),
-        )
-    return Problem(
-        f"{name!r} is stored {len(copies)} times (identical copies): MMS uses the last",
-        member=name,
-        severity=Severity.WARNING,
-        fix=Fix(
-            f"drop the earlier identical {_count(earlier, 'copy', 'copies')} of {name!r}", drop
-        ),
-    )
+def _drop_copies(clash: facts.Clash) -> Fix | None:
+    """Identical copies go safely; of differing ones, keeping the last is a choice."""
+    drop = tuple(RemoveMember(clash.member, index=m.index) for m in clash.earlier)
+    identical = f"drop the earlier identical {plural(len(drop), 'copy')} of {clash.member!r}"
+    last = f"keep only the last copy of {clash.member!r}"
+    return Fix(identical if clash.warning else last, drop, clash.warning) if drop else None
 
 
 @rule(
@@ -326,25 +166,7 @@ def compression_bomb(view: ModelView) -> Iterator[Problem]:
     otherwise remove it. Raise the limits (`[limits]` in `.mar-lint.toml`: `max-ratio`,
     `max-member-bytes`, `max-total-bytes`) only for archives you trust.
     """
-    for member in view.files:
-        reason = view.size_limit_reason(member)
-        if reason:
-            yield Problem(reason, member=member.name)
-    total = sum(m.size for m in view.files)
-    if total > view.limits.max_total_bytes:
-        yield Problem(
-            f"the members declare {total:,} bytes in total, over the limit of "
-            f"{view.limits.max_total_bytes:,}"
-        )
-    if view.layout and view.layout.overlapping:
-        overlapping = sorted(view.layout.overlapping)
-        names = ", ".join(repr(view.members[i].name) for i in overlapping[:5])
-        more = f" and {len(overlapping) - 5} more" if len(overlapping) > 5 else ""
-        yield Problem(
-            f"{view.layout.later_overlaps} members overlap other members' compressed bytes "
-            f"({names}{more}): a zip that reuses its data this way is built to inflate far "
-            f"beyond its size; mar-lint inflates none of these {len(overlapping)} members"
-        )
+    yield from map(_problem, facts.inflation_reasons(view))
 
 
 @rule(
@@ -369,33 +191,7 @@ def unsafe_path(view: ModelView) -> Iterator[Problem]:
     Fix: rebuild the archive from the model folder itself, with relative names only, and name
     files in MANIFEST.json by their plain file names.
     """
-    for member in view.members:
-        reason = unsafe_path_reason(member.name)
-        if reason:
-            yield Problem(f"member name {member.name!r} {reason}", member=member.name)
-        placement = view.layout.placements[member.index] if view.layout else None
-        if placement and b"\x00" in placement.raw_name:
-            stored = placement.raw_name.decode("utf-8", "replace")
-            yield Problem(
-                f"member name {stored!r} holds a NUL byte: Python's zipfile (MMS 0.x) cuts it "
-                f"to {member.name!r}, other tools keep the rest or refuse it",
-                member=member.name,
-            )
-        reason = unsafe_path_reason(placement.unicode_name or "") if placement else None
-        if reason:
-            yield Problem(
-                f"the Unicode Path extra field's name {placement.unicode_name!r} {reason}",  # type: ignore[union-attr]
-                member=member.name,
-            )
-    for reference in view.references.values():
-        if isinstance(reference.value, str):
-            reason = unsafe_path_reason(reference.value)
-            if reason:
-                yield Problem(
-                    f"Model.{reference.key} {reference.value!r} {reason}",
-                    member=view.root + MANIFEST,
-                    location=reference.pointer,
-                )
+    yield from map(_problem, facts.unsafe_paths(view, view.references.values()))
 
 
 @rule(
@@ -424,11 +220,8 @@ def nested_root(view: ModelView) -> Iterator[Problem]:
     """
     if not view.root:
         return
-    renames = tuple(
-        RenameMember(m.name, m.name[len(view.root) :])
-        for m in view.members
-        if m.name.startswith(view.root) and m.name != view.root
-    )
+    inside = [m.name for m in view.members if m.name.startswith(view.root) and m.name != view.root]
+    renames = tuple(RenameMember(name, name[len(view.root) :]) for name in inside)
     yield Problem(
         f"every member is inside the folder {view.root!r}: the folder was zipped instead of "
         "its contents",
@@ -461,34 +254,12 @@ def junk_member(view: ModelView) -> Iterator[Problem]:
 
     Repack: safe: it removes them (never a file the manifest names).
     """
-    referenced = {m.index for r in view.references.values() for m in r.matches}
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for member in view.members:
-        junk = None if member.index in referenced else _junk(member)
-        if junk:
-            groups[junk].append(member.name)
-    for (unit, what), listed in groups.items():
-        names = tuple(dict.fromkeys(listed))
-        count = f" ({_count(names, 'member', 'members')})" if unit.endswith("/") else ""
+    for junk in facts.junk_units(view.members, view.junk, view.references.values()):
         yield Problem(
-            f"{unit!r}{count} is {what}, not part of the model",
-            member=unit,
-            fix=Fix(f"remove {unit!r}{count}", tuple(RemoveMember(n) for n in names)),
+            f"{junk.unit!r}{junk.counted} is {junk.what}, not part of the model",
+            member=junk.unit,
+            fix=Fix(f"remove {junk.unit!r}{junk.counted}", tuple(map(RemoveMember, junk.names))),
         )
-
-
-def _junk(member: Member) -> tuple[str, str] | None:
-    """(the junk folder or file the member belongs to, what it is), or None."""
-    parts = member.name.rstrip("/").split("/")
-    folders = parts if member.is_dir else parts[:-1]
-    for depth, part in enumerate(folders):
-        if part in JUNK_FOLDERS:
-            return "/".join(parts[: depth + 1]) + "/", JUNK_FOLDERS[part]
-    if not member.is_dir:
-        for pattern, what in JUNK_FILES.items():
-            if fnmatch.fnmatchcase(parts[-1], pattern):
-                return member.name, what
-    return None
 
 
 @rule(
@@ -517,28 +288,11 @@ def limits_exceeded(view: ModelView) -> Iterator[Problem]:
     if view.refused:
         yield Problem(view.refused)
         return
-    limits = view.limits
-    if view.too_deep:
-        where = os.path.relpath(view.too_deep, view.path)
-        yield Problem(
-            f"folders nest deeper than {limits.max_folder_depth} levels (the limit): what lies "
-            "below was not listed or checked",
-            member=where[:200] + ("..." if len(where) > 200 else ""),
-        )
-    for member in view.members:
-        length = len(member.name.encode("utf-8", "surrogateescape"))
-        depth = len([part for part in member.name.split("/") if part])
-        if length > limits.max_name_length:
-            yield Problem(
-                f"the name is {length:,} bytes long, over the limit of {limits.max_name_length:,}",
-                member=member.name[:200] + "...",
-            )
-        elif depth > limits.max_path_depth:
-            yield Problem(
-                f"the path is {depth} levels deep, over the limit of {limits.max_path_depth}",
-                member=member.name,
-            )
+    yield from map(_problem, facts.limit_reasons(view))
 
 
-def _count(items: tuple[str, ...] | list[Member], one: str, many: str) -> str:
-    return f"{len(items)} {one if len(items) == 1 else many}"
+def _problem(reason: facts.Reason, hint: str | None = None) -> Problem:
+    risk = Consequence.UNCHECKED_RISK if reason.risk_only else None
+    return Problem(
+        reason.message, member=reason.member, location=reason.location, hint=hint, consequence=risk
+    )

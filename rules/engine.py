@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from packaging.version import Version
 
@@ -19,14 +20,20 @@ from mar_lint.versions import (
 ATTRS_KEY_SINCE = Version("1.0.0")
 
 
-def _engine(view: ModelView) -> tuple[object, Version | None] | None:
-    """(the raw `Engine.MXNet` value, its parsed version); None when Engine is no object."""
-    manifest = view.manifest.value if view.manifest.ok else None
-    engine = manifest.get("Engine") if isinstance(manifest, dict) else None
-    if not isinstance(engine, dict):
+class DeclaredEngine(NamedTuple):
+    member: str  # the manifest
+    value: object  # the raw `Engine.MXNet`
+    version: Version | None  # it parsed as a version
+
+
+def _engine(view: ModelView) -> DeclaredEngine | None:
+    """The manifest's `Engine.MXNet`; None when Engine is no object."""
+    manifest = view.manifest.object
+    engine = manifest.value.get("Engine") if manifest else None
+    if manifest is None or not isinstance(engine, dict):
         return None
     value = engine.get("MXNet")
-    return value, parse_engine_version(value)
+    return DeclaredEngine(manifest.member.name, value, parse_engine_version(value))
 
 
 def _target(view: ModelView) -> Version | None:
@@ -36,11 +43,10 @@ def _target(view: ModelView) -> Version | None:
     return installed_mxnet()
 
 
-def _normalise(view: ModelView, saved: Version | None) -> Fix | None:
+def _normalise(member: str, saved: Version | None) -> Fix | None:
     if saved is None:
         return None
     value = ["int", int_from_version(saved)]
-    member = view.manifest.member.name  # type: ignore[union-attr]
     return Fix(
         f"set Engine.MXNet to {value} (the graph's own version)",
         (SetJson(member, json_pointer("Engine", "MXNet"), value),),
@@ -72,15 +78,14 @@ def engine_version(view: ModelView) -> Iterator[Problem]:
     engine = _engine(view)
     if engine is None:
         return  # no Engine object: MAR102 reports it
-    value, version = engine
-    member = view.manifest.member.name  # type: ignore[union-attr]
+    member, value, version = engine
     if version is None:
         state = "is missing" if value is None else f"is {value!r}, which is not a version"
         yield Problem(
             f"Engine.MXNet {state}",
             member=member,
             location=json_pointer("Engine", "MXNet"),
-            fix=_normalise(view, view.saved_mxnet_version),
+            fix=_normalise(member, view.saved_mxnet_version),
         )
 
 
@@ -148,25 +153,24 @@ def engine_declared(view: ModelView) -> Iterator[Problem]:
     records one and the target is not older).
     """
     engine = _engine(view)
-    declared = engine[1] if engine else None
-    if declared is None:
+    declared = engine.version if engine else None
+    if engine is None or declared is None:
         return
-    saved, target = view.saved_mxnet_version, _target(view)
-    member = view.manifest.member.name  # type: ignore[union-attr]
+    saved, target, member = view.saved_mxnet_version, _target(view), engine.member
     where = json_pointer("Engine", "MXNet")
     if saved and saved > declared:
         yield Problem(
             f"the graph was saved by MXNet {saved}, but Engine.MXNet declares {declared}",
             member=member,
             location=where,
-            fix=_normalise(view, saved),
+            fix=_normalise(member, saved),
         )
     if target is not None and declared > target:
         yield Problem(
             f"Engine.MXNet declares {declared}, newer than the target MXNet {target}",
             member=member,
             location=where,
-            fix=_normalise(view, saved) if saved and saved <= target else None,
+            fix=_normalise(member, saved) if saved and saved <= target else None,
         )
 
 

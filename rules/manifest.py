@@ -18,12 +18,10 @@ from mar_lint.findings import (
     json_pointer,
 )
 from mar_lint.manifests import validate
-from mar_lint.model import REFERENCE_KEYS, ModelView, Reference
+from mar_lint.model import CARRIED_SCHEMA, REFERENCE_KEYS, ModelView, Reference
 from mar_lint.registry import rule
-from mar_lint.sandbox import SandboxFailure
 from mar_lint.versions import int_from_version
 
-CARRIED_SCHEMA = "manifest-schema.json"
 # What each release's `mxnet-model-export` writes (formats.md §1.2).
 MODEL_SERVER = {"0.1.5": 0.1, "0.2.0": 0.1, "0.3.0": 0.1, "0.4.0": 0.4}
 ARCHIVE_VERSION = {"0.1.5": 0.1, "0.2.0": 0.1, "0.3.0": 0.1, "0.4.0": 0.2}
@@ -104,12 +102,13 @@ def manifest_schema(view: ModelView) -> Iterator[Problem]:
     guessed); `--unsafe-fixes` drops a carried `manifest-schema.json` the manifest fails (MMS
     validates with its own copy, never the archive's).
     """
-    if not view.manifest.ok or not isinstance(view.manifest.value, dict) or not view.mms_release:
+    manifest = view.manifest.object
+    if manifest is None or not view.mms_release:
         return
     release, why = view.mms_release
-    member = view.manifest.member.name  # type: ignore[union-attr]
-    determined = _determined_fields(view, release)
-    for error in validate(view.manifest.value, release):
+    member = manifest.member.name
+    determined = _determined_fields(view, manifest.value, release)
+    for error in validate(manifest.value, release):
         fix = None
         for (parent, key), (value, safe) in determined.items():
             if error.pointer == parent and error.message == f"{key!r} is a required property":
@@ -125,14 +124,15 @@ def manifest_schema(view: ModelView) -> Iterator[Problem]:
     yield from _carried_schema(view, member)
 
 
-def _determined_fields(view: ModelView, release: str) -> dict[tuple[str, str], tuple[Any, bool]]:
+def _determined_fields(
+    view: ModelView, manifest: dict[str, Any], release: str
+) -> dict[tuple[str, str], tuple[Any, bool]]:
     """(parent pointer, key) -> (value, safe) for the manifest fields the archive determines.
 
     Release numbers are certain when the release is targeted or the manifest shows it;
     otherwise they are the detected release's guess (unsafe). A `License` is a legal claim,
     never safe, and offered only when MMS 0.1.5 is targeted.
     """
-    manifest = view.manifest.value
     shown = view.settings.mms_version or {"Model-Server", "Model-Archive-Version"} & set(manifest)
     fields: dict[tuple[str, str], tuple[Any, bool]] = {}
     if release in MODEL_SERVER:
@@ -165,33 +165,32 @@ def _determined_fields(view: ModelView, release: str) -> dict[tuple[str, str], t
 
 
 def _carried_schema(view: ModelView, manifest: str) -> Iterator[Problem]:
-    """Validate against the archive's own schema; hostile schemas run in the sandbox."""
-    schema = view.json(view.in_root(CARRIED_SCHEMA))
-    if schema.member is None:
+    """The manifest against the schema the archive carries (validated in the sandbox)."""
+    verdict = view.carried_schema
+    if verdict is None:
         return
-    if schema.error:
-        yield Problem(f"{CARRIED_SCHEMA} cannot be read: {schema.error}", member=schema.member.name)
+    schema = verdict.member
+    if verdict.unreadable:
+        yield Problem(f"{CARRIED_SCHEMA} cannot be read: {verdict.unreadable}", member=schema)
         return
-    try:
-        answer = view.sandbox.run("schema", instance=view.manifest.value, schema=schema.value)
-    except SandboxFailure as exc:
+    if verdict.failure:
         yield Problem(
-            f"validating with {CARRIED_SCHEMA}: the validator {exc}", member=schema.member.name
+            f"validating with {CARRIED_SCHEMA}: the validator {verdict.failure}", member=schema
         )
         return
     # MMS never reads the archive's copy of its schema; dropping it is a choice, not a repair.
-    drop = Fix(f"remove {schema.member.name!r}", (RemoveMember(schema.member.name),), safe=False)
-    if "schema_error" in answer:
+    drop = Fix(f"remove {schema!r}", (RemoveMember(schema),), safe=False)
+    if verdict.schema_error:
         yield Problem(
-            f"{CARRIED_SCHEMA} is not a valid JSON Schema: {answer['schema_error']}",
-            member=schema.member.name,
+            f"{CARRIED_SCHEMA} is not a valid JSON Schema: {verdict.schema_error}",
+            member=schema,
             fix=drop,
         )
-    for error in answer.get("errors", []):
+    for error in verdict.errors:
         yield Problem(
-            f"fails the archive's own {CARRIED_SCHEMA} at {error['pointer'] or '/'}: {error['message']}",
+            f"fails the archive's own {CARRIED_SCHEMA} at {error.pointer or '/'}: {error.message}",
             member=manifest,
-            location=error["pointer"],
+            location=error.pointer,
             fix=drop,
         )
 
@@ -219,7 +218,8 @@ def missing_reference(view: ModelView) -> Iterator[Problem]:
 
     Repack: safe: it corrects a reference when exactly one file of that kind is present.
     """
-    for reference, problem in _reference_problems(view):
+    for reference, message, fix in _reference_problems(view):
+        problem = Problem(message, member=view.root + MANIFEST, location=reference.pointer, fix=fix)
         loaded = view.checkpoint_params if reference.key == "Parameters" else None
         if loaded is not None and loaded in view.flattened():
             # MMS only prints a warning about `Parameters` and never opens that file: it loads
@@ -233,37 +233,26 @@ def missing_reference(view: ModelView) -> Iterator[Problem]:
         yield problem
 
 
-def _reference_problems(view: ModelView) -> Iterator[tuple[Reference, Problem]]:
-    manifest = view.root + MANIFEST
+def _reference_problems(view: ModelView) -> Iterator[tuple[Reference, str, Fix | None]]:
+    """(reference, message, fix) for each reference that matches no file or several."""
     gluon = view.model_entry.get("Model-Format") == "Gluon-Imperative"
     for reference in view.references.values():
-        value = reference.value
+        value, key, matches = reference.value, reference.key, reference.matches
         if not isinstance(value, str) or unsafe_path_reason(value):
             continue  # MAR102 reports the type, MAR003 the path
-        where = {"member": manifest, "location": reference.pointer}
         if value == "":
-            if not (gluon and reference.key in ("Symbol", "Parameters")):
-                yield (
-                    reference,
-                    Problem(f"Model.{reference.key} is empty: it names no file", **where),
-                )
-            continue
-        if len(reference.matches) > 1:
-            names = ", ".join(m.name for m in reference.matches[:5])
-            yield (
-                reference,
-                Problem(
-                    f"Model.{reference.key} {value!r} matches {len(reference.matches)} files ({names}); "
-                    "MMS needs exactly one",
-                    **where,
-                ),
-            )
-        elif not reference.matches:
-            yield reference, _unmatched(view, reference.key, value, where)
+            if not (gluon and key in ("Symbol", "Parameters")):
+                yield reference, f"Model.{key} is empty: it names no file", None
+        elif len(matches) > 1:
+            names = ", ".join(m.name for m in matches[:5])
+            message = f"Model.{key} {value!r} matches {len(matches)} files ({names})"
+            yield reference, f"{message}; MMS needs exactly one", None
+        elif not matches:
+            yield reference, *_unmatched(view, reference, value)
 
 
-def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> Problem:
-    message = f"Model.{key} names {_shortened(value)}, which is not in the archive"
+def _unmatched(view: ModelView, reference: Reference, value: str) -> tuple[str, Fix | None]:
+    message = f"Model.{reference.key} names {_shortened(value)}, which is not in the archive"
     if len(value) > view.limits.max_name_length:
         message += (
             f" (it is {len(value):,} characters long, over the {view.limits.max_name_length:,}"
@@ -271,20 +260,13 @@ def _unmatched(view: ModelView, key: str, value: str, where: dict[str, str]) -> 
         )
     if "/" in value:
         message += " (MMS drops folders when it unpacks: name the file by its base name)"
-    candidate = view.model_file(key)
+    candidate = view.model_file(reference.key)
     if candidate is None:
-        return Problem(message, **where)
-    return Problem(
-        f"{message}; did you mean {candidate.basename!r}?",
-        fix=_reference_fix(key, where, candidate.basename),
-        **where,
-    )
-
-
-def _reference_fix(key: str, where: dict[str, str], basename: str) -> Fix:
-    return Fix(
-        f"set Model.{key} to {basename!r}",
-        (SetJson(where["member"], where["location"], basename),),
+        return message, None
+    basename, manifest = candidate.basename, view.root + MANIFEST
+    return f"{message}; did you mean {basename!r}?", Fix(
+        f"set Model.{reference.key} to {basename!r}",
+        (SetJson(manifest, reference.pointer, basename),),
     )
 
 

@@ -133,17 +133,17 @@ def inherited_preprocess(view: ModelView) -> Iterator[Problem]:
     Fix: override `_preprocess` and return a list, e.g.
     `return [mx.nd.array(item) for item in data]`.
     """
-    selection = view.service_selection
-    if selection is None or selection.chosen is None:
+    service = view.service_class
+    if service is None:
         return
-    provider = selection.provider("_preprocess")
-    if provider in UNUSABLE_PREPROCESS and selection.provider("_inference") in CHECKING_INFERENCE:
+    provider = service.provider("_preprocess")
+    if provider in UNUSABLE_PREPROCESS and service.provider("_inference") in CHECKING_INFERENCE:
         yield Problem(
-            f"{selection.chosen.name} inherits {provider}._preprocess, which "
+            f"{service.name} inherits {provider}._preprocess, which "
             f"{UNUSABLE_PREPROCESS[provider]}: every request fails on Python 3 "
             '("Input data must be a list")',
-            member=view.service.member_name,  # type: ignore[union-attr]
-            location=str(selection.chosen.line) if selection.chosen.line else None,
+            member=service.member_name,
+            location=str(service.line) if service.line else None,
             hint="override _preprocess to return a list of NDArrays",
         )
 
@@ -168,12 +168,11 @@ def image_input(view: ModelView) -> Iterator[Problem]:
     Fix: override `_preprocess` to decode the way the model wants (e.g.
     `image.read(jpeg, flag=0)` for grey-scale), or give the model 3-channel NCHW inputs.
     """
-    selection = view.service_selection
-    provider = selection.provider("_preprocess") if selection else None
-    signature = view.signature.value if view.signature.ok else None
-    if provider not in IMAGE_PREPROCESS or not isinstance(signature, dict):
+    service, signature = view.service_class, view.signature.object
+    provider = service.provider("_preprocess") if service else None
+    if service is None or provider not in IMAGE_PREPROCESS or signature is None:
         return
-    inputs = signature.get("inputs")
+    inputs = signature.value.get("inputs")
     for index, entry in enumerate(inputs if isinstance(inputs, list) else []):
         shape = entry.get("data_shape") if isinstance(entry, dict) else None
         if not isinstance(shape, list):
@@ -186,8 +185,8 @@ def image_input(view: ModelView) -> Iterator[Problem]:
         else:
             continue
         yield Problem(
-            f"{selection.chosen.name} inherits {provider}._preprocess, which decodes every "  # type: ignore[union-attr]
+            f"{service.name} inherits {provider}._preprocess, which decodes every "
             f"image to a [1, 3, H, W] batch: input {name!r} {problem}",
-            member=view.signature.member.name,  # type: ignore[union-attr]
+            member=signature.member.name,
             location=json_pointer("inputs", index, "data_shape"),
         )

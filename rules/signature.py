@@ -5,28 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from mar_lint import signatures as sig
 from mar_lint.findings import Consequence, Fix, Problem, SetJson, Severity, json_pointer
-from mar_lint.model import ModelView, is_dimension, is_label, known_shape
+from mar_lint.model import ModelView, is_label, known_shape
 from mar_lint.registry import rule
-
-MIME_TYPES = ("image/jpeg", "application/json")
-MIME_ALIASES = {
-    "image/jpg": "image/jpeg",
-    "image/pjpeg": "image/jpeg",
-    "jpeg": "image/jpeg",
-    "jpg": "image/jpeg",
-    "json": "application/json",
-    "text/json": "application/json",
-    "application/x-json": "application/json",
-}
-
-
-def _entries(signature: Any, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Well-formed `inputs`/`outputs` entries with their index."""
-    entries = signature.get(key) if isinstance(signature, dict) else None
-    for index, entry in enumerate(entries if isinstance(entries, list) else []):
-        if isinstance(entry, dict) and isinstance(entry.get("data_shape"), list):
-            yield index, entry
 
 
 @rule(
@@ -64,43 +46,8 @@ def signature_invalid(view: ModelView) -> Iterator[Problem]:
     if document.error:
         yield Problem(f"signature cannot be read: {document.error}", member=member)
         return
-    signature = document.value
-    if not isinstance(signature, dict):
-        yield Problem(
-            f"the signature is a JSON {type(signature).__name__}, not an object", member=member
-        )
-        return
-    for key in ("input_type", "output_type"):
-        if not isinstance(signature.get(key), str):
-            state = "is missing" if key not in signature else "is not a string"
-            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
-    for key in ("inputs", "outputs"):
-        entries = signature.get(key)
-        if not isinstance(entries, list) or not entries:
-            state = "is missing" if key not in signature else "is not a non-empty list"
-            yield Problem(f"`{key}` {state}", member=member, location=json_pointer(key))
-            continue
-        for index, entry in enumerate(entries):
-            for message, location in _entry_problems(entry, (key, index)):
-                yield Problem(f"{key}[{index}]: {message}", member=member, location=location)
-
-
-def _entry_problems(entry: Any, at: tuple[str, int]) -> Iterator[tuple[str, str]]:
-    if not isinstance(entry, dict):
-        yield f"is a JSON {type(entry).__name__}, not an object", json_pointer(*at)
-        return
-    if not isinstance(entry.get("data_name"), str) or not entry["data_name"]:
-        yield "`data_name` must be a non-empty string", json_pointer(*at, "data_name")
-    shape = entry.get("data_shape")
-    if not isinstance(shape, list) or not shape:
-        yield "`data_shape` must be a non-empty list of dimensions", json_pointer(*at, "data_shape")
-        return
-    for position, dim in enumerate(shape):
-        if not is_dimension(dim):
-            yield (
-                f"dimension {position} is {dim!r}; dimensions are integers >= 0",
-                json_pointer(*at, "data_shape", position),
-            )
+    for message, location in sig.structure_problems(document.value):
+        yield Problem(message, member=member, location=location)
 
 
 @rule(
@@ -125,25 +72,21 @@ def mime_type(view: ModelView) -> Iterator[Problem]:
     Repack: safe: it rewrites known aliases (`image/jpg`, `image/pjpeg`, `json`, `text/json`,
     parameters such as `; charset=utf-8`).
     """
-    signature = view.signature.value if view.signature.ok else None
-    if not isinstance(signature, dict):
+    signature = view.signature.object
+    if signature is None:
         return
-    member = view.signature.member.name  # type: ignore[union-attr]
+    member = signature.member.name
     for key in ("input_type", "output_type"):
-        value = signature.get(key)
-        if not isinstance(value, str) or value in MIME_TYPES:
+        value = signature.value.get(key)
+        if not isinstance(value, str) or value in sig.MIME_TYPES:
             continue
-        bare = value.split(";", 1)[0].strip().lower()
-        canonical = bare if bare in MIME_TYPES else MIME_ALIASES.get(bare)
-        fix = None
-        if canonical:
-            fix = Fix(
-                f"set {key} to {canonical!r}", (SetJson(member, json_pointer(key), canonical),)
-            )
+        canonical, where = sig.canonical_mime(value), json_pointer(key)
+        edits = (SetJson(member, where, canonical),)
+        fix = Fix(f"set {key} to {canonical!r}", edits) if canonical else None
         yield Problem(
-            f"`{key}` is {value!r}; MMS accepts only {' or '.join(MIME_TYPES)}",
+            f"`{key}` is {value!r}; MMS accepts only {' or '.join(sig.MIME_TYPES)}",
             member=member,
-            location=json_pointer(key),
+            location=where,
             fix=fix,
         )
 
@@ -171,12 +114,14 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
 
     Repack: safe: it turns a leading 1 into 0 (a missing batch axis is yours to insert).
     """
-    signature = view.signature.value if view.signature.ok else None
-    member = view.signature.member.name if view.signature.member else None
+    signature = view.signature.object
+    if signature is None:
+        return
+    member = signature.member.name
     for key in ("inputs", "outputs"):
-        for index, entry in _entries(signature, key):
+        for index, entry in sig.shaped_entries(signature.value, key):
             shape = entry["data_shape"]
-            if not shape or not is_dimension(shape[0]) or shape[0] == 0:
+            if not shape or not sig.is_dimension(shape[0]) or shape[0] == 0:
                 continue
             location = json_pointer(key, index, "data_shape", 0)
             name = entry.get("data_name")
@@ -186,7 +131,7 @@ def batch_dimension(view: ModelView) -> Iterator[Problem]:
                     member=member,
                     location=location,
                     severity=Severity.WARNING,
-                    fix=Fix("set the batch dimension to 0", (SetJson(member, location, 0),)),  # type: ignore[arg-type]
+                    fix=Fix("set the batch dimension to 0", (SetJson(member, location, 0),)),
                 )
             else:
                 yield Problem(
@@ -223,35 +168,23 @@ def input_mismatch(view: ModelView) -> Iterator[Problem]:
     Repack: unsafe: when one name is wrong and one data input unfed, it renames the one to the
     other; clients that send inputs by name see the change.
     """
-    data_inputs = view.data_inputs
-    signature = view.signature.value if view.signature.ok else None
-    entries = signature.get("inputs") if isinstance(signature, dict) else None
-    if data_inputs is None or not isinstance(entries, list):
+    data_inputs, graph, signature = view.data_inputs, view.graph, view.signature.object
+    entries = signature.value.get("inputs") if signature else None
+    if data_inputs is None or graph is None or signature is None or not isinstance(entries, list):
         return
-    member = view.signature.member.name  # type: ignore[union-attr]
-    named = [
-        (i, e["data_name"])
-        for i, e in enumerate(entries)
-        if isinstance(e, dict) and isinstance(e.get("data_name"), str)
-    ]
+    member = signature.member.name
+    named = sig.named_entries(signature.value, "inputs")
     unfed = [name for name in data_inputs if name not in {n for _, n in named}]
-    graph_arguments = view.graph.arguments  # type: ignore[union-attr]
-    strangers = [
-        (i, n)
-        for i, n in named
-        if n not in data_inputs and not (is_label(n) and n in graph_arguments)
-    ]
+    fed_label = {n for _, n in named if is_label(n) and n in graph.arguments}  # a CTC label
+    strangers = [(i, n) for i, n in named if n not in data_inputs and n not in fed_label]
     graph_list = ", ".join(data_inputs) or "none"
     for index, name in strangers:
         location = json_pointer("inputs", index, "data_name")
-        kind = "a weight, not a data input" if name in graph_arguments else "not an input"
+        kind = "a weight, not a data input" if name in graph.arguments else "not an input"
         fix = None
         if len(strangers) == 1 and len(unfed) == 1:
-            fix = Fix(
-                f"rename input {name!r} to {unfed[0]!r}",
-                (SetJson(member, location, unfed[0]),),
-                safe=False,
-            )
+            edits = (SetJson(member, location, unfed[0]),)
+            fix = Fix(f"rename input {name!r} to {unfed[0]!r}", edits, safe=False)
         yield Problem(
             f"signature input {name!r} is {kind} of the graph (its data inputs: {graph_list})",
             member=member,
@@ -293,14 +226,13 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
     Repack: unsafe: it sets each `data_shape` to the inferred one and drops extra outputs, a
     change to the API contract clients were given.
     """
-    graph = view.graph
-    signature = view.signature.value if view.signature.ok else None
-    entries = signature.get("outputs") if isinstance(signature, dict) else None
+    graph, signature = view.graph, view.signature.object
+    entries = signature.value.get("outputs") if signature else None
     if graph is None or not graph.loaded or graph.infer_error or not isinstance(entries, list):
         return
-    if not set(view.data_inputs or ()) <= set(graph.input_shapes):
+    if signature is None or not set(view.data_inputs or ()) <= set(graph.input_shapes):
         return  # an unfed input leaves shapes unknown: MAR204 reports it
-    member = view.signature.member.name  # type: ignore[union-attr]
+    member = signature.member.name
     if len(entries) != len(graph.outputs):
         yield Problem(
             f"the signature lists {len(entries)} outputs; the graph has {len(graph.outputs)} "
@@ -313,44 +245,43 @@ def output_shape(view: ModelView) -> Iterator[Problem]:
     for index, (entry, name, inferred) in enumerate(
         zip(entries, graph.outputs, graph.output_shapes)
     ):
-        if not isinstance(entry, dict) or not known_shape(inferred):
-            continue
-        declared = entry.get("data_shape")
-        if isinstance(declared, list) and not _shapes_agree(declared, inferred):  # type: ignore[arg-type]
-            wanted = [0, *inferred[1:]]  # type: ignore[index]
-            location = json_pointer("outputs", index, "data_shape")
-            yield Problem(
-                f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",  # type: ignore[arg-type]
-                member=member,
-                location=location,
-                fix=Fix(
-                    f"set outputs[{index}].data_shape to {wanted}",
-                    (SetJson(member, location, wanted),),
-                    safe=False,
-                ),
-            )
-        if entry.get("data_name") not in (name, name.removesuffix("_output")):
-            yield Problem(
-                f"outputs[{index}] is named {entry.get('data_name')!r}; the graph calls it {name!r}",
-                member=member,
-                location=json_pointer("outputs", index, "data_name"),
-                severity=Severity.WARNING,
-            )
+        if isinstance(entry, dict) and known_shape(inferred):
+            yield from _output_problems(member, index, entry, name, inferred)
 
 
-def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) -> Fix | None:
+def _output_problems(
+    member: str, index: int, entry: dict[str, Any], name: str, inferred: tuple[int, ...]
+) -> Iterator[Problem]:
+    """One signature output against the graph output in its place."""
+    declared = entry.get("data_shape")
+    if isinstance(declared, list) and not sig.shapes_agree(declared, inferred):
+        wanted = [0, *inferred[1:]]
+        location = json_pointer("outputs", index, "data_shape")
+        yield Problem(
+            f"outputs[{index}] is {declared} in the signature; the graph gives {list(inferred)}",
+            member=member,
+            location=location,
+            fix=Fix(
+                f"set outputs[{index}].data_shape to {wanted}",
+                (SetJson(member, location, wanted),),
+                safe=False,
+            ),
+        )
+    if entry.get("data_name") not in (name, name.removesuffix("_output")):
+        yield Problem(
+            f"outputs[{index}] is named {entry.get('data_name')!r}; the graph calls it {name!r}",
+            member=member,
+            location=json_pointer("outputs", index, "data_name"),
+            severity=Severity.WARNING,
+        )
+
+
+def _drop_extra_outputs(member: str, entries: list[object], outputs: tuple[str, ...]) -> Fix | None:
     """More entries than the graph has heads: keep the entries named after the graph's
     outputs (in the graph's order) when each has one, else the first ones; a contract change."""
     if len(entries) <= len(outputs):
         return None
-    by_name = {
-        entry.get("data_name"): index
-        for index, entry in reversed(list(enumerate(entries)))
-        if isinstance(entry, dict)
-    }
-    named = [by_name.get(name, by_name.get(name.removesuffix("_output"))) for name in outputs]
-    unique = None not in named and len(set(named)) == len(named)
-    kept = named if unique else list(range(len(outputs)))
+    kept = sig.outputs_to_keep(entries, outputs)
     dropped = [index for index in range(len(entries)) if index not in kept]
     return Fix(
         f"drop outputs {', '.join(f'[{index}]' for index in dropped)}, which the graph does "
@@ -358,9 +289,3 @@ def _drop_extra_outputs(member: str, entries: list[object], outputs: list[str]) 
         (SetJson(member, json_pointer("outputs"), [entries[index] for index in kept]),),
         safe=False,
     )
-
-
-def _shapes_agree(declared: list[object], inferred: tuple[int, ...]) -> bool:
-    if len(declared) != len(inferred):
-        return False
-    return all(i == 0 or d == 0 or d == n for i, (d, n) in enumerate(zip(declared, inferred)))

@@ -93,21 +93,11 @@ def _output_view(
     """A view of the written archive that knows what the source's check already verified:
     members copied as raw bytes whose CRC held in the source hold the same bytes, so they
     are not inflated again, and an unchanged params file keeps its index."""
-    result = ModelView(path, checker.settings, checker.sandbox)
-    if written is None or len(result.members) != len(written.copied):
-        return result
-    source_params = view.__dict__.get("params")  # computed by the source's check, if at all
-    params_member = view.model_file("Parameters")
-    copied_params = None
-    for output, source in zip(result.members, written.copied):
-        if source is not None and view.read_results.get(source.index, "unread") is None:
-            result.read_results[output.index] = None
-        if source is not None and source == params_member:
-            copied_params = output
-    if source_params is not None and copied_params is not None:
-        if result.model_file("Parameters") == copied_params:
-            result.__dict__["params"] = source_params
-    return result
+    if written is None:
+        return ModelView(path, checker.settings, checker.sandbox)
+    return ModelView.rewritten(
+        path, checker.settings, checker.sandbox, source=view, copied=written.copied
+    )
 
 
 def _target(

@@ -33,10 +33,11 @@ def draw_graph(view: ModelView) -> Drawing | str:
     """The graph as DOT text, or why there is none to draw."""
     if view.unreadable:
         return view.unreadable
-    doc = view.symbol
-    if doc.member is None or not doc.ok:
-        name = doc.member.name if doc.member else "the graph (-symbol.json)"
-        return f"{name}: {doc.error}"
+    doc = view.symbol.parsed
+    if doc is None:
+        member = view.symbol.member
+        name = member.name if member else "the graph (-symbol.json)"
+        return f"{name}: {view.symbol.error}"
     shapes = view.node_shapes
     if shapes is None:  # structural problems: the findings name them
         return f"{doc.member.name} has structural problems (run `mar-lint check`)"
