@@ -71,35 +71,43 @@ def graph_to_dot(
         '  node [shape=box, style="rounded,filled", fillcolor="#eef3fb", fontname="Helvetica"];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
-    for i, node in enumerate(nodes):
-        if i not in shown:
-            continue
-        outputs = node_outputs.get(node["name"], ())
-        if node["op"] == "null":
-            label = f"{node['name']}\n{format_shape(outputs[0] if outputs else None)}"
-            lines.append(f'  n{i} [label={_quote(label)}, shape=oval, fillcolor="#fff4d6"];')
-            continue
-        label = [node["name"], node["op"]]
-        for entry in node["inputs"]:
-            source = nodes[entry[0]]
-            if entry[0] not in shown:
-                shapes = node_outputs.get(source["name"], ())
-                label.append(
-                    f"{_short_name(source['name'], node['name'])} "
-                    f"{format_shape(shapes[0] if shapes else None)}"
-                )
-        if outputs:
-            label.append("out " + " ".join(format_shape(s) for s in outputs))
-        lines.append(f"  n{i} [label={_quote(chr(10).join(label))}];")
-    for i, node in enumerate(nodes):
-        for entry in node.get("inputs", ()):
-            if i in shown and entry[0] in shown:
+    lines += (_node_line(i, nodes, node_outputs, shown) for i in sorted(shown))
+    for i in sorted(shown):
+        for entry in nodes[i].get("inputs", ()):
+            if entry[0] in shown:
                 shapes = node_outputs.get(nodes[entry[0]]["name"], ())
                 shape = shapes[entry[1]] if entry[1] < len(shapes) else None
                 edge_label = f" [label={_quote(format_shape(shape))}]" if shape else ""
                 lines.append(f"  n{entry[0]} -> n{i}{edge_label};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def _node_line(
+    i: int,
+    nodes: Sequence[Mapping],
+    node_outputs: Mapping[str, Sequence[Shape | None]],
+    shown: Collection[int],
+) -> str:
+    """Node `i`: an oval for a variable; a box for a layer, listing the variables folded
+    into it (with their shapes) and its output shapes."""
+    node = nodes[i]
+    outputs = node_outputs.get(node["name"], ())
+    if node["op"] == "null":
+        label = f"{node['name']}\n{format_shape(outputs[0] if outputs else None)}"
+        return f'  n{i} [label={_quote(label)}, shape=oval, fillcolor="#fff4d6"];'
+    lines = [node["name"], node["op"]]
+    for entry in node["inputs"]:
+        if entry[0] not in shown:
+            source = nodes[entry[0]]
+            shapes = node_outputs.get(source["name"], ())
+            lines.append(
+                f"{_short_name(source['name'], node['name'])} "
+                f"{format_shape(shapes[0] if shapes else None)}"
+            )
+    if outputs:
+        lines.append("out " + " ".join(format_shape(s) for s in outputs))
+    return f"  n{i} [label={_quote(chr(10).join(lines))}];"
 
 
 def write_graph(dot_text: str, target: Path) -> None:

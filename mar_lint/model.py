@@ -102,6 +102,15 @@ class GraphAnalysis:
 
 
 @dataclass(frozen=True)
+class NodeShapes:
+    """The inferred shape of every node output, for drawing the graph (`explore --graph`)."""
+
+    # node name -> the shapes of its visible outputs, in order; () or None where unknown
+    outputs: dict[str, list[tuple[int, ...] | None]]
+    problem: str | None = None  # why shapes are missing or partial
+
+
+@dataclass(frozen=True)
 class Labels:
     """synset.txt as MMS reads it: `[line.strip() for line in open(synset).readlines()]`,
     so a blank line, the last one included, is a label too."""
@@ -439,6 +448,34 @@ class ModelView(ArchiveView):
             aux_shapes={k: _tuple(v) for k, v in answer.get("aux_shapes", {}).items()},
             output_shapes=tuple(_tuple(s) for s in answer.get("output_shapes", ())),
         )
+
+    @cached_property
+    def node_shapes(self) -> NodeShapes | None:
+        """The shape of every node output, for drawing the graph; None when there is no
+        structurally sound graph. The native engine answers unless the settings ask for MXNet
+        or the graph uses an operator it does not model; then MXNet does, in the sandbox."""
+        symbol = self.symbol.parsed
+        if symbol is None or self.graph_issues:
+            return None
+        if self.settings.engine == "native":
+            from mar_lint.shapes.infer import infer
+
+            inference = infer(symbol.value, self.input_shapes)
+            if not inference.unmodelled:
+                outputs: dict[str, list[tuple[int, ...] | None]] = {}
+                for node, _output, shape in inference.internals:
+                    outputs.setdefault(node, []).append(shape)
+                return NodeShapes(outputs, inference.load_error or inference.infer_error)
+        text = self.read(symbol.member, self.limits.max_json_bytes).decode("utf-8", "replace")
+        shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
+        try:
+            answer = self.sandbox.run("internals", symbol_json=text, input_shapes=shapes)
+        except (SandboxFailure, MXNetUnavailable) as exc:
+            return NodeShapes({}, f"no shapes: MXNet {exc}")
+        outputs = {}
+        for entry in answer.get("outputs", ()):
+            outputs.setdefault(entry["node"], []).append(_tuple(entry["shape"]))
+        return NodeShapes(outputs, answer.get("load_error") or answer.get("infer_error"))
 
     @cached_property
     def data_inputs(self) -> tuple[str, ...] | None:

@@ -12,10 +12,21 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from builders import ArchiveSpec, understate_size, unix_member, write_members, write_zip
+from builders import (
+    ArchiveSpec,
+    require_mxnet,
+    understate_size,
+    unix_member,
+    write_members,
+    write_zip,
+)
 from click.testing import CliRunner
 
 from mar_lint.cli import main
+from mar_lint.config import Settings
+from mar_lint.explore.drawing import draw_graph
+from mar_lint.model import ModelView
+from mar_lint.sandbox import Sandbox
 
 # Hostile test archives hold duplicate names on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")
@@ -421,6 +432,55 @@ def test_graph_svg_with_graphviz(tmp_path, cnn_model):
     assert explore(path, "--graph", tmp_path / "net.svg").exit_code == 0
     svg = (tmp_path / "net.svg").read_text()
     assert "<svg" in svg and f"{gluon_prefix(cnn_model)}_conv0_fwd" in svg
+
+
+def test_both_engines_draw_the_same_network(tmp_path, mlp_model):
+    """The native engine (the default) and MXNet in the sandbox (`--engine mxnet`) give
+    every layer the same shapes."""
+    require_mxnet()
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    for engine in ("native", "mxnet"):
+        status, doc = explore_json(path, "--engine", engine, "--graph", tmp_path / f"{engine}.dot")
+        assert status == 0 and doc["graph_file"]["shapes"] == "inferred"
+    native = (tmp_path / "native.dot").read_text()
+    assert native == (tmp_path / "mxnet.dot").read_text()
+    assert "out (1, 32)" in native and "?" not in native
+
+
+@pytest.mark.parametrize(("engine", "starts_mxnet"), [("native", False), ("mxnet", True)])
+def test_graph_shapes_ask_mxnet_only_when_the_settings_do(
+    tmp_path, mlp_model, engine, starts_mxnet
+):
+    """The shapes drawn are the view's `node_shapes`: MXNet answers them in the sandbox
+    with `--engine mxnet`, and drawing with the native engine never starts it."""
+    if starts_mxnet:
+        require_mxnet()
+    path = ArchiveSpec(mlp_model).write(tmp_path / "m.model")
+    sandbox = Sandbox()
+    try:
+        with ModelView(path, Settings(engine=engine), sandbox) as view:
+            shapes = view.node_shapes
+            assert (sandbox._child is not None) == starts_mxnet
+            drawn = draw_graph(view)
+    finally:
+        sandbox.close()
+    assert shapes is not None and shapes.problem is None
+    assert not isinstance(drawn, str) and drawn.shape_problem is None
+
+
+def test_graph_with_an_operator_only_mxnet_models(tmp_path, mlp_model):
+    """The native engine has no shape function for `smooth_l1`: MXNet infers the shapes."""
+    require_mxnet()
+    graph = json.loads(mlp_model.symbol)
+    node = next(n for n in graph["nodes"] if n["op"] == "Activation")
+    node["op"], node["attrs"] = "smooth_l1", {"scalar": "1.0"}
+    symbol = f"{mlp_model.name}-symbol.json"
+    spec = ArchiveSpec(mlp_model, drop={symbol}, extra=[(symbol, json.dumps(graph))])
+    path = spec.write(tmp_path / "m.model")
+    status, doc = explore_json(path, "--graph", tmp_path / "net.dot")
+    assert status == 0 and doc["graph_file"]["shapes"] == "inferred"
+    dot = (tmp_path / "net.dot").read_text()
+    assert f"{node['name']}\\nsmooth_l1\\nout (1, 32)" in dot
 
 
 def test_graph_svg_without_graphviz_writes_dot_and_says_so(tmp_path, cnn_model):

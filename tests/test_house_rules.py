@@ -46,7 +46,7 @@ def test_labels_and_service_are_read_only_by_the_model_view():
     # synset.txt and the service file are parsed in mar_lint/model.py (via services.py);
     # neither the rules nor explore parse them on their own.
     package = Path(__file__).parents[1] / "mar_lint"
-    for path in [*sorted(RULES.glob("*.py")), package / "explore.py"]:
+    for path in [*sorted(RULES.glob("*.py")), *sorted((package / "explore").glob("*.py"))]:
         text = path.read_text(encoding="utf-8")
         assert '"synset.txt"' not in text, path.name
         assert "parse_service(" not in text and "ast.parse(" not in text, path.name
@@ -134,8 +134,8 @@ VIOLATIONS = {
     "engine-never-imports-rules": ("mar_lint/runner.py", "import mar_lint_rules.graph"),
     "commands-on-top": ("mar_lint/reporters/text_report.py", "import mar_lint.commands.check"),
     "reporters-serve-commands": ("mar_lint/model.py", "import mar_lint.reporters.json_report"),
-    # Indirect: explore may import reporters, a rule may not reach them through it.
-    "rules-stay-below-commands": ("rules/assets.py", "import mar_lint.explore"),
+    # explore shares helpers with the reporters through mar_lint.console, never a reporter.
+    "rules-stay-below-commands": ("rules/assets.py", "import mar_lint.reporters.text_report"),
     "rule-modules-independent": ("rules/weights.py", "from mar_lint_rules import graph"),
     "shapes-on-the-floor": ("mar_lint/shapes/core.py", "import mar_lint.archive"),
 }

@@ -26,6 +26,7 @@ HEAVY = (
     "mar_lint.commands.repack",
     "mar_lint.fixer",
     "mar_lint.explore",
+    "mar_lint.explore.render",
     "mxnet",
 )
 # What only `--jobs` or remote targets need, and what only sandboxed children need.
@@ -58,3 +59,15 @@ def test_json_check_without_graph_rules_needs_neither_rich_nor_mxnet(tmp_path):
 def test_check_of_one_archive_starts_no_process_pool(tmp_path):
     """Every rule on: multiprocessing and concurrent.futures are for `--jobs` and remote runs."""
     assert loaded(tmp_path, "check", "--format", "json", str(FIXTURE), among=PARALLEL) == []
+
+
+def test_json_explore_never_imports_rich(tmp_path):
+    """`explore --format json` gathers the document and prints it: rendering for people
+    (rich, `mar_lint.explore.render`) is not loaded, the graph drawn or not."""
+    drawn = tmp_path / "net.dot"
+    for args in ((), ("--member", "MANIFEST.json"), ("--graph", str(drawn))):
+        modules = loaded(tmp_path, "explore", "--format", "json", *args, str(FIXTURE))
+        assert "rich" not in modules
+        assert "mar_lint.explore.render" not in modules
+        assert "mar_lint.commands.explore" in modules
+    assert drawn.is_file()

@@ -9,27 +9,15 @@ Graphviz is needed but missing.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.text import Text
 
-from mar_lint import explore as shown
-from mar_lint.archive import Member
 from mar_lint.commands.check import (
     ENGINE_OPTION,
     TargetType,
@@ -39,46 +27,29 @@ from mar_lint.commands.check import (
     resolve_settings,
     resolve_targets,
 )
+from mar_lint.config import Settings
+from mar_lint.explore import drawing, gather
+from mar_lint.explore.reading import ExploreView
 from mar_lint.extract import extract
-from mar_lint.graphviz import (
-    DOT_SUFFIXES,
-    RENDERED_SUFFIXES,
-    GraphvizError,
-    graph_to_dot,
-    write_graph,
-)
+from mar_lint.graphviz import DOT_SUFFIXES, RENDERED_SUFFIXES, GraphvizError, write_graph
+from mar_lint.json_output import strict_dumps
 from mar_lint.limits import memory_backstop, memory_error_message
-from mar_lint.reporters.json_report import strict_dumps
+from mar_lint.remote import RemoteArchive
 from mar_lint.runner import ArchiveReport, Checker
 
+if TYPE_CHECKING:
+    from mar_lint.explore.render import Screen
 
-@contextmanager
-def progress_bar(
-    view: shown.ExploreView, console: Console, total: int, enabled: bool
-) -> Iterator[None]:
-    """A transient bar of the bytes read, on interactive terminals and for long reads only."""
-    if not enabled or total < shown.PROGRESS_MIN_BYTES:
-        yield
-        return
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(binary_units=True),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("reading", total=total)
+GRAPH_SUFFIXES = DOT_SUFFIXES + RENDERED_SUFFIXES
 
-        def on_read(member: Member, count: int) -> None:
-            name = shown.terminal_safe(member.basename)[:40]
-            progress.update(task, advance=count, description=f"reading {name}")
 
-        view.on_read = on_read
-        try:
-            yield
-        finally:
-            view.on_read = None
+def _path_option(flag: str, help: str, **kind: bool) -> Callable[[Any], Any]:
+    """An option naming a path: `flag` is the option and its metavar ("--extract DIR"), and
+    the parameter is named after both (`extract_dir`); `kind` says file or folder."""
+    option, metavar = flag.split()
+    name = f"{option.lstrip('-')}_{metavar.lower()}"
+    path_type = click.Path(path_type=Path, **kind)
+    return click.option(option, name, metavar=metavar, type=path_type, help=help)
 
 
 @click.command()
@@ -92,12 +63,10 @@ def progress_bar(
     help="json: one JSON document, for scripts.",
 )
 @click.option("--member", "member_name", metavar="NAME", help="Print one member.")
-@click.option(
-    "--extract",
-    "extract_dir",
-    metavar="DIR",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Unpack into DIR safely (escaping paths, links and bombs are refused).",
+@_path_option(
+    "--extract DIR",
+    "Unpack into DIR safely (escaping paths, links and bombs are refused).",
+    file_okay=False,
 )
 @click.option("--force", is_flag=True, help="With --extract: overwrite existing files.")
 @click.option(
@@ -105,12 +74,10 @@ def progress_bar(
     is_flag=True,
     help="With --extract: lay files out as MMS does (base names only, last one wins).",
 )
-@click.option(
-    "--graph",
-    "graph_file",
-    metavar="FILE",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Draw the network: FILE.dot, or .svg/.png/.pdf with Graphviz installed.",
+@_path_option(
+    "--graph FILE",
+    "Draw the network: FILE.dot, or .svg/.png/.pdf with Graphviz installed.",
+    dir_okay=False,
 )
 @ENGINE_OPTION
 @remote_options
@@ -129,137 +96,167 @@ def explore(
     """Show what is inside an archive or model folder (or an https://, http:// or s3://
     archive): members, manifest, signature, graph, weights, service outline, labels and the
     check summary."""
-    if (force or flatten) and extract_dir is None:
-        raise click.UsageError("--force and --flatten go with --extract DIR")
-    if graph_file is not None and graph_file.suffix.lower() not in (
-        DOT_SUFFIXES + RENDERED_SUFFIXES
-    ):
-        raise click.BadParameter(
-            f"use a {', '.join(DOT_SUFFIXES + RENDERED_SUFFIXES)} file name", param_hint="--graph"
-        )
+    _refuse_misuse(extract_dir, force or flatten, graph_file)
     registry = load_rules()
     settings = resolve_settings(registry, None, engine=engine, **remote)
-    if isinstance(archive, str):
-        with remote_session(settings, verify_crc) as session:
-            found = resolve_targets([archive], session)
-        if len(found) != 1:
-            raise click.BadParameter(
-                f"{archive} names {len(found)} archives; explore one", param_hint="ARCHIVE"
-            )
-        archive = found[0]  # type: ignore[assignment]
+    target = archive if isinstance(archive, Path) else _one_remote(archive, settings, verify_crc)
     as_json = output_format == "json"
-    console = Console(file=sys.stdout, highlight=False)
-    interactive = not as_json and sys.stdout.isatty() and console.is_interactive
-    actions = Actions(console, as_json, interactive)
+    actions = Actions(None if as_json else _screen())
     limit = settings.limits.memory
     try:
         with memory_backstop(limit), Checker(registry, settings) as checker:
-            with shown.ExploreView(archive, settings, checker.sandbox) as view:
-                actions.document = shown.header(view)
+            view = ExploreView(target, settings, checker.sandbox)
+            with view:
+                actions.document = gather.header(view)
                 if view.unreadable or not (member_name or extract_dir or graph_file):
-                    actions.overview(view, lambda: checker.check(archive, view))
+                    actions.overview(view, lambda: checker.check(target, view))
                 if not view.unreadable:
-                    if member_name is not None:
-                        actions.member(view, member_name)
-                    if extract_dir is not None:
-                        actions.extract(view, extract_dir, force, flatten)
-                    if graph_file is not None:
-                        actions.graph(view, graph_file)
+                    actions.asked_for(view, member_name, extract_dir, graph_file, force, flatten)
     except MemoryError:
         # The backstop: what was gathered is dropped, and the user is told why (MAR904).
-        actions.document = {"path": str(archive), "error": "MAR904 " + memory_error_message(limit)}
+        actions.document = {"path": str(target), "error": "MAR904 " + memory_error_message(limit)}
         actions.fail()
-        if not as_json:
+        if actions.screen:
             click.echo(f"mar-lint: MAR904 {memory_error_message(limit)}", err=True)
     if as_json:
         sys.stdout.write(strict_dumps(actions.document) + "\n")
     sys.exit(actions.status)
 
 
+def _refuse_misuse(extract_dir: Path | None, extract_flags: bool, graph_file: Path | None) -> None:
+    """Usage errors (exit 2) that click's option types cannot see."""
+    if extract_flags and extract_dir is None:
+        raise click.UsageError("--force and --flatten go with --extract DIR")
+    if graph_file is not None and graph_file.suffix.lower() not in GRAPH_SUFFIXES:
+        raise click.BadParameter(
+            f"use a {', '.join(GRAPH_SUFFIXES)} file name", param_hint="--graph"
+        )
+
+
+def _screen() -> Screen:
+    """Text output (rich is imported only for it: `--format json` never loads it)."""
+    from mar_lint.explore.render import Screen
+
+    return Screen(sys.stdout)
+
+
+def _one_remote(url: str, settings: Settings, verify_crc: bool) -> RemoteArchive:
+    """The one remote archive `url` names (an S3 prefix may name several: a usage error)."""
+    with remote_session(settings, verify_crc) as session:
+        found = resolve_targets([url], session)
+    if len(found) != 1:
+        raise click.BadParameter(
+            f"{url} names {len(found)} archives; explore one", param_hint="ARCHIVE"
+        )
+    remote = found[0]
+    assert isinstance(remote, RemoteArchive)  # a URL names remote archives only
+    return remote
+
+
 class Actions:
     """What explore was asked to do, each adding its part to one document (the JSON output)
-    and, for people, printing it; `status` is the exit status so far."""
+    and, for people, showing it on `screen` (None for `--format json`); `status` is the
+    exit status so far."""
 
-    def __init__(self, console: Console, as_json: bool, interactive: bool) -> None:
-        self.console = console
-        self.as_json = as_json
-        self.interactive = interactive
+    def __init__(self, screen: Screen | None) -> None:
+        self.screen = screen
         self.document: dict[str, Any] = {}
         self.status = 0
 
     def fail(self, status: int = 1) -> None:
         self.status = max(self.status, status)
 
-    def overview(self, view: shown.ExploreView, run_check: Callable[[], ArchiveReport]) -> None:
-        with progress_bar(view, self.console, view.readable_bytes(), self.interactive):
-            self.document, report = shown.overview(view, run_check)
-        if not self.as_json:
-            shown.render_overview(self.document, report, self.console)
+    def reading(self, view: ExploreView, total: int) -> contextlib.AbstractContextManager[object]:
+        """A progress bar of the bytes read, when there is a screen to draw it on."""
+        return contextlib.nullcontext() if self.screen is None else self.screen.reading(view, total)
+
+    def overview(self, view: ExploreView, run_check: Callable[[], ArchiveReport]) -> None:
+        with self.reading(view, view.readable_bytes()):
+            self.document, report = gather.overview(view, run_check)
+        if self.screen:
+            self.screen.overview(self.document, report)
         if view.unreadable:
             self.fail()
 
-    def member(self, view: shown.ExploreView, name: str) -> None:
-        member = shown.find_member(view, name)
+    def asked_for(
+        self,
+        view: ExploreView,
+        member_name: str | None,
+        extract_dir: Path | None,
+        graph_file: Path | None,
+        force: bool,
+        flatten: bool,
+    ) -> None:
+        """`--member`, `--extract` and `--graph`, in that order, each when asked for."""
+        if member_name is not None:
+            self.member(view, member_name)
+        if extract_dir is not None:
+            self.extract(view, extract_dir, force, flatten)
+        if graph_file is not None:
+            self.graph(view, graph_file)
+
+    def member(self, view: ExploreView, name: str) -> None:
+        member = gather.find_member(view, name)
         if member is None:
             close = difflib.get_close_matches(name, [m.name for m in view.members], n=3)
             hint = f"; did you mean {', '.join(map(repr, close))}?" if close else ""
             raise click.BadParameter(
                 f"no member {name!r} in the archive{hint}", param_hint="--member"
             )
-        with progress_bar(view, self.console, member.size, self.interactive):
-            content = shown.member_content(view, member)
+        with self.reading(view, member.size):
+            content = gather.member_content(view, member)
         self.document["member"] = content
         if content["error"]:
             self.fail()
-        if not self.as_json:
-            shown.render_member(content, self.console)
+        if self.screen:
+            self.screen.member(content)
 
-    def extract(self, view: shown.ExploreView, target: Path, force: bool, flatten: bool) -> None:
-        with progress_bar(view, self.console, view.readable_bytes(), self.interactive):
+    def extract(self, view: ExploreView, target: Path, force: bool, flatten: bool) -> None:
+        with self.reading(view, view.readable_bytes()):
             try:
                 result = extract(view, target, force=force, flatten=flatten)
             except OSError as exc:
                 raise click.BadParameter(
                     f"cannot create {target}: {exc.strerror or exc}", param_hint="--extract"
                 ) from exc
-        self.document["extract"] = shown.extract_json(result)
+        self.document["extract"] = gather.extract_json(result)
         if not result.complete:
             self.fail()
-        if not self.as_json:
-            shown.render_extract(result, self.console)
+        if self.screen:
+            self.screen.extract(result)
 
-    def graph(self, view: shown.ExploreView, target: Path) -> None:
-        doc, why_not = shown.drawable_graph(view)
-        entry: dict[str, Any] = {"path": str(target), "written": None, "error": why_not}
+    def graph(self, view: ExploreView, target: Path) -> None:
+        drawn = drawing.draw_graph(view)
+        entry: dict[str, Any] = {"path": str(target), "written": None, "error": None}
         entry["shapes"] = None
         self.document["graph_file"] = entry
-        if doc is None:
+        if isinstance(drawn, str):
+            entry["error"] = drawn
             self.fail()
-            if not self.as_json:
-                self.console.print(shown.problem_text(f"no graph to draw: {why_not}"))
+            if self.screen:
+                self.screen.no_graph(drawn)
             return
-        outputs, shape_problem = shown.node_output_shapes(view)
-        entry["shapes"] = shape_problem or "inferred"
-        title = view.symbol.member.name  # type: ignore[union-attr]
-        dot_text = graph_to_dot(doc, title, outputs, shown.variables_to_draw(view, doc))
+        entry["shapes"] = drawn.shape_problem or "inferred"
         try:
-            write_graph(dot_text, target)
+            write_graph(drawn.dot_text, target)
         except GraphvizError as exc:
-            fallback = target.with_suffix(".dot")
-            write_graph(dot_text, fallback)
-            entry.update(written=str(fallback), error=f"{exc}; wrote {fallback} instead")
-            click.echo(
-                f"mar-lint: {exc}; wrote {fallback} instead. Install Graphviz (Debian: "
-                f"`apt-get install graphviz`) or convert it with "
-                f"`dot -T{target.suffix[1:].lower()} {fallback} -o {target}`.",
-                err=True,
-            )
-            self.fail(2)
+            self._write_dot_instead(drawn.dot_text, target, exc)
             return
         entry["written"] = str(target)
-        if not self.as_json:
-            line = Text("wrote ", "green")
-            line.append(shown.terminal_safe(str(target)), "bold")
-            if shape_problem:
-                line.append(f" (without shapes: {shown.terminal_safe(shape_problem)})", "yellow")
-            self.console.print(line)
+        if self.screen:
+            self.screen.graph_written(target, drawn.shape_problem)
+
+    def _write_dot_instead(self, dot_text: str, target: Path, exc: GraphvizError) -> None:
+        """Graphviz cannot render `target`: the DOT text goes beside it, and exit 2 says
+        what to install."""
+        fallback = target.with_suffix(".dot")
+        write_graph(dot_text, fallback)
+        written = {"written": str(fallback), "error": f"{exc}; wrote {fallback} instead"}
+        self.document["graph_file"].update(written)
+        click.echo(
+            f"mar-lint: {exc}; wrote {fallback} instead. Install Graphviz (Debian: "
+            f"`apt-get install graphviz`) or convert it with "
+            f"`dot -T{target.suffix[1:].lower()} {fallback} -o {target}`.",
+            err=True,
+        )
+        self.fail(2)

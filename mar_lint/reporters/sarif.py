@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 from mar_lint import __version__
 from mar_lint.findings import Finding, Severity
+from mar_lint.json_output import strict_dumps
 from mar_lint.registry import Registry, Rule
-from mar_lint.reporters.json_report import strict_dumps
 from mar_lint.rule_docs import parse_rule_doc
 from mar_lint.runner import ArchiveReport
 

@@ -632,8 +632,8 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
     """Each node MXNet 1.9.1 refuses to load for its operator or attributes, in a graph
     that passed the structural checks (`mar_lint.graph_structure`). Subgraph nodes are checked for
     their operator name only: they are loaded without the upgrade passes."""
-    from mar_lint.jsonpointer import json_pointer
     from mar_lint.graph_structure import attr_maps, merged_attrs
+    from mar_lint.jsonpointer import json_pointer
 
     issues: list[AttrIssue] = []
     nodes = doc["nodes"]
