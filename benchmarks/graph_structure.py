@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--nodes", type=int, default=200_000)
     options = parser.parse_args()
-    from mar_lint.graph import check_graph_structure
+    from mar_lint.graph_structure import check_graph_structure
 
     print(f"{options.nodes:,} nodes, {options.repeat} runs; load average {os.getloadavg()}")
     total = 0.0
