@@ -43,6 +43,9 @@ _READ = 8 << 20  # one read into a thread's buffer (each thread has one)
 # whatever the interval; only their delay shrinks.
 _SWITCH_INTERVAL = 0.0001
 
+_MAX_DIRECTORY = 1 << 20  # bytes of central directory the pass lists (10,000+ members)
+_LOCAL_HEADER_BYTES = 30  # the fixed part of a zip local header
+
 _POLY = 0xEDB88320  # CRC-32 (zip, zlib), reflected
 
 
@@ -107,6 +110,36 @@ def _target_of(view: ArchiveView, member: Member) -> _Target | None:
     return _Target(member.index, member.name, start, member.size, info.CRC)
 
 
+def _stored_members(handle: io.FileIO) -> list[_Target]:
+    """The big stored members of the zip open as `handle`, from its central directory as
+    zipfile reads it and their local headers: a guess at what a view of it lists, made with
+    nothing but zipfile (the view that asks compares its own, stricter listing with it). A
+    directory bigger than `_MAX_DIRECTORY` (thousands of members) is not listed at all."""
+    import zipfile
+
+    from mar_lint.zip_layout import data_offset, read_end_record
+
+    record = read_end_record(handle)
+    if record is None or record.directory_size > _MAX_DIRECTORY:
+        return []
+    with zipfile.ZipFile(handle) as archive:
+        infos = archive.infolist()
+    found = []
+    for index, info in enumerate(infos):
+        if (
+            info.compress_type != zipfile.ZIP_STORED
+            or info.file_size != info.compress_size
+            or info.file_size < MIN_MEMBER_BYTES
+        ):
+            continue
+        handle.seek(info.header_offset)
+        header = handle.read(_LOCAL_HEADER_BYTES)
+        if len(header) == _LOCAL_HEADER_BYTES and header.startswith(b"PK\x03\x04"):
+            start = data_offset(header, info.header_offset)
+            found.append(_Target(index, info.filename, start, info.file_size, info.CRC))
+    return found
+
+
 def _identity(facts: os.stat_result) -> tuple[int, int, int, int]:
     return facts.st_dev, facts.st_ino, facts.st_size, facts.st_mtime_ns
 
@@ -158,27 +191,19 @@ class CrcPass:
             self._break()
 
     def _list(self) -> None:
-        """The targets, from the archive listed as a view with the default limits lists it."""
-        from mar_lint.archive import ArchiveView
-
+        """The targets and their chunks."""
         with self._open() as handle:
-            with ArchiveView(self.path) as view:
-                found = (_target_of(view, member) for member in view.files)
-                targets = {t.index: t for t in found if t is not None}
-            if _identity(os.stat(self.path)) != self._identity:
-                raise _Broken("the file changed while it was listed")
+            targets = _stored_members(handle)
             end = os.fstat(handle.fileno()).st_size
         chunks = []
-        for target in targets.values():
+        for target in targets:
             if target.start + target.size > end:
                 continue  # truncated: the sequential read reports it
             for offset in range(0, target.size, _CHUNK):
                 length = min(_CHUNK, target.size - offset)
                 chunks.append((target.index, target.start + offset, length))
         with self._lock:
-            self._targets = {
-                t.index: t for t in targets.values() if any(c[0] == t.index for c in chunks)
-            }
+            self._targets = {t.index: t for t in targets if any(c[0] == t.index for c in chunks)}
             self._chunks = chunks
             self._crcs = [None] * len(chunks)
 
@@ -295,8 +320,10 @@ class CrcPending(BaseException):
     so that no rule's `except Exception` mistakes it for a fault of the archive."""
 
 
-# The pass of the run in progress (one at a time: see `early_crc_pass`).
+# The pass of the run in progress (one at a time: see `early_crc_pass`), and the switch
+# interval to restore when it stops.
 _active: CrcPass | None = None
+_interval_before: float | None = None
 _thread = threading.local()  # .defers: this thread runs rules that can be run again later
 
 
@@ -338,13 +365,31 @@ def _may_hold_big_members(path: Path) -> bool:
     return stat.S_ISREG(facts.st_mode) and facts.st_size >= MIN_MEMBER_BYTES
 
 
+def _start(path: Path) -> CrcPass:
+    global _active, _interval_before
+    _active = CrcPass(path, workers=max(1, min(_usable_cpus() - 1, 3)))
+    _interval_before = sys.getswitchinterval()
+    sys.setswitchinterval(min(_interval_before, _SWITCH_INTERVAL))
+    return _active
+
+
+def _stop() -> None:
+    """Stop the pass of this run (its threads end within one read) and forget it."""
+    global _active, _interval_before
+    crc_pass, _active = _active, None
+    if crc_pass is not None:
+        crc_pass.close()
+    if _interval_before is not None:
+        sys.setswitchinterval(_interval_before)
+        _interval_before = None
+
+
 @contextlib.contextmanager
 def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     """While active, the big stored members of the first of `paths` (a local zip file) are
     CRC'd in the background, one thread per core but one (the main thread helps when it
     asks). Not when the run may fork worker processes (`jobs` other than 1 with several
     paths): a fork must not copy a process with threads in the middle of their work."""
-    global _active
     first = paths[0] if paths else None
     if (
         _active is not None
@@ -354,12 +399,12 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     ):
         yield
         return
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, _SWITCH_INTERVAL))
-    crc_pass = _active = CrcPass(first, workers=max(1, min(_usable_cpus() - 1, 3)))
+    try:
+        _start(first)
+    except RuntimeError:  # no thread to be had: the run reads as it always did
+        yield
+        return
     try:
         yield
     finally:
-        _active = None
-        crc_pass.close()
-        sys.setswitchinterval(previous)
+        _stop()
