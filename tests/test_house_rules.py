@@ -109,6 +109,19 @@ def test_the_length_check_sees_a_long_function_and_its_reason(tmp_path):
     assert long_functions(tmp_path, ["."]) == [f"long.py:1 long ({SCREEN_LINES + 1} lines)"]
 
 
+def test_no_two_classes_share_a_name():
+    # Two classes of one name doing different jobs (the runner's Checker and the graph
+    # validator's were) make every traceback and search ambiguous.
+    seen: dict[str, list[str]] = {}
+    for folder in (ROOT / "mar_lint", RULES):
+        for path in sorted(folder.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.ClassDef):
+                    seen.setdefault(node.name, []).append(path.relative_to(ROOT).as_posix())
+    shared = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not shared, f"one name, several classes: {shared}"
+
+
 def test_rule_modules_stay_small():
     sizes = {
         path.name: len(path.read_text(encoding="utf-8").splitlines())

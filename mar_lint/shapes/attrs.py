@@ -13,7 +13,7 @@ from typing import Any, overload
 
 
 class AttrError(ValueError):
-    """An attribute value MXNet's parameter parser refuses."""
+    """An attribute value MXNet's parameter parser refuses; the message says why."""
 
 
 def _number(text: str, key: str, kind: type) -> Any:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
+from mar_lint.shapes.attrs import AttrError
+
 __all__ = [
     "AttrError",
     "AttrIssue",
@@ -52,10 +54,6 @@ OPEN_OPS = frozenset(
 _C_SPACE = " \t\n\v\f\r"  # isspace() in the C locale: what an istream skips
 _DMLC_SPACE = " \t\n\f\r"  # dmlc::isspace(), used for trailing characters
 _EOF = ""
-
-
-class AttrError(ValueError):
-    """An attribute value MXNet's parameter parser refuses; the message says why."""
 
 
 @dataclass(frozen=True)
