@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from mar_lint.findings import Consequence, Problem, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
+from mar_lint.text import plural
 
 # MMS's image services: their `_preprocess` decodes each JPEG to 3 channels, resizes it to
 # `data_shape[2:]` and feeds a [1, 3, H, W] batch (mms-loader.md, "vision service").
@@ -181,7 +182,11 @@ def image_input(view: ModelView) -> Iterator[Problem]:
         if len(shape) != 4:
             problem = f"needs 4 dimensions like [0, 3, 224, 224], not {shape}"
         elif shape[1] != 3:
-            problem = f"has {shape[1]} channels in {shape}, and every image arrives with 3"
+            channels = shape[1]
+            said = (
+                plural(channels, "channel") if isinstance(channels, int) else f"{channels} channels"
+            )
+            problem = f"has {said} in {shape}, and every image arrives with 3"
         else:
             continue
         yield Problem(

@@ -240,7 +240,7 @@ def test_grey_scale_model_behind_the_stock_vision_service(tmp_path, cnn_model):
     [finding] = result.only("MAR404")
     assert finding["message"] == (
         "ClassifierService inherits MXNetVisionService._preprocess, which decodes every image "
-        "to a [1, 3, H, W] batch: input 'data' has 1 channels in [0, 1, 28, 28], and every "
+        "to a [1, 3, H, W] batch: input 'data' has 1 channel in [0, 1, 28, 28], and every "
         "image arrives with 3"
     )
     assert finding["location"] == "/inputs/0/data_shape" and result.exit_code == 1
