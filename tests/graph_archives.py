@@ -129,3 +129,22 @@ class GraphArchive:
 
     def write(self, path: Path) -> Path:
         return write_zip(path, self.members())
+
+
+def relu_chains(n: int) -> dict[str, dict[str, Any]]:
+    """The chain data -> relu1 -> ... -> relu(n-1), written forwards and upside down (every
+    input then refers to a later node, so a cycle search runs over the whole graph): the
+    structural checks' size test, and what `benchmarks/graph_structure.py` times."""
+    nodes = [{"op": "null", "name": "data", "inputs": []}]
+    nodes += [{"op": "relu", "name": f"relu{i}", "inputs": [[i - 1, 0, 0]]} for i in range(1, n)]
+    forwards = {
+        "nodes": nodes,
+        "arg_nodes": [0],
+        "node_row_ptr": list(range(n + 1)),
+        "heads": [[n - 1, 0, 0]],
+    }
+    backwards_nodes = [
+        {"op": "relu", "name": f"relu{i}", "inputs": [[i + 1, 0, 0]]} for i in range(n - 1)
+    ] + [{"op": "null", "name": "data", "inputs": []}]
+    backwards = {"nodes": backwards_nodes, "arg_nodes": [n - 1], "heads": [[0, 0, 0]]}
+    return {"forwards": forwards, "backwards": backwards}
