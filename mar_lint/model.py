@@ -9,7 +9,6 @@ ask for MXNet itself (`engine = "mxnet"`).
 from __future__ import annotations
 
 import fnmatch
-import importlib.util
 import json
 import posixpath
 import zipfile
@@ -38,7 +37,7 @@ from mar_lint.crc_pass import crc_held
 from mar_lint.findings import json_pointer
 from mar_lint.manifests import SchemaError, detect_release, release_for
 from mar_lint.params import ParamsError, ParamsIndex, read_params_index
-from mar_lint.sandbox import MXNetUnavailable, Sandbox, SandboxFailure
+from mar_lint.sandbox import MXNetUnavailable, Sandbox, SandboxFailure, mxnet_installed
 from mar_lint.services import (
     ChosenService,
     Selection,
@@ -56,6 +55,7 @@ CARRIED_SCHEMA = "manifest-schema.json"  # a schema some archives carry; MMS nev
 DEFAULT_RELEASE = "0.4.0"  # the release assumed when nothing says which
 
 if TYPE_CHECKING:
+    from mar_lint.shapes.infer import Inference
     from mar_lint.shapes.op_registry import AttrIssue
 
 # Manifest `Model` keys that name files, in the order MMS checks them (§1.7).
@@ -377,6 +377,18 @@ class ModelView(ArchiveView):
         return check_graph_operators(document, graph_structure.saved_version(document))
 
     @cached_property
+    def _native_inference(self) -> Inference | None:
+        """The native engine's inference of the graph with the signature's input shapes, run
+        once for `graph` and `node_shapes` alike; None when the settings ask for MXNet or there
+        is no structurally sound graph."""
+        symbol = self.symbol.parsed
+        if self.settings.engine != "native" or symbol is None or self.graph_issues:
+            return None
+        from mar_lint.shapes.infer import infer
+
+        return infer(symbol.value, self.input_shapes)
+
+    @cached_property
     def graph(self) -> GraphAnalysis | None:
         """MXNet 1.9.1's view of the graph, or None when there is no structurally sound graph
         of operators MXNet knows.
@@ -390,10 +402,8 @@ class ModelView(ArchiveView):
         if symbol is None or self.graph_issues or self.operator_issues:
             return None
         member = symbol.member
-        if self.settings.engine == "native":
-            from mar_lint.shapes.infer import infer
-
-            inference = infer(symbol.value, self.input_shapes)
+        inference = self._native_inference
+        if inference is not None:
             if not inference.unmodelled:
                 return GraphAnalysis(
                     member=member,
@@ -410,7 +420,7 @@ class ModelView(ArchiveView):
                     engine="native",
                 )
             needs = f"the graph uses {', '.join(inference.unmodelled)}, which only MXNet can infer"
-            if importlib.util.find_spec("mxnet") is None:
+            if not mxnet_installed():
                 raise GraphNotModelled(f"{needs}, and mxnet cannot be imported")
             try:
                 return self._graph_from_mxnet(member)
@@ -457,15 +467,12 @@ class ModelView(ArchiveView):
         symbol = self.symbol.parsed
         if symbol is None or self.graph_issues:
             return None
-        if self.settings.engine == "native":
-            from mar_lint.shapes.infer import infer
-
-            inference = infer(symbol.value, self.input_shapes)
-            if not inference.unmodelled:
-                outputs: dict[str, list[tuple[int, ...] | None]] = {}
-                for node, _output, shape in inference.internals:
-                    outputs.setdefault(node, []).append(shape)
-                return NodeShapes(outputs, inference.load_error or inference.infer_error)
+        inference = self._native_inference
+        if inference is not None and not inference.unmodelled:
+            outputs: dict[str, list[tuple[int, ...] | None]] = {}
+            for node, _output, shape in inference.internals:
+                outputs.setdefault(node, []).append(shape)
+            return NodeShapes(outputs, inference.load_error or inference.infer_error)
         text = self.read(symbol.member, self.limits.max_json_bytes).decode("utf-8", "replace")
         shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         try:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
 
 from mar_lint.archive import ArchiveSource
 from mar_lint.config import Settings
@@ -18,7 +17,7 @@ from mar_lint.findings import Finding, Problem, Severity
 from mar_lint.limits import memory_backstop, memory_error_message
 from mar_lint.model import ModelView
 from mar_lint.registry import Registry, Rule, load_registry
-from mar_lint.sandbox import MXNetUnavailable, Sandbox
+from mar_lint.sandbox import MXNetUnavailable, Sandbox, mxnet_installed
 
 
 @dataclass
@@ -95,12 +94,6 @@ def sandbox_for(settings: Settings, needs_mxnet: bool) -> tuple[Sandbox, bool]:
     return _shared[key], False
 
 
-def _mxnet_installed() -> bool:
-    import importlib.util  # only asked when the engine is mxnet
-
-    return importlib.util.find_spec("mxnet") is not None
-
-
 class Checker:
     """Checks archives against the selected rules; one MXNet sandbox serves the whole run."""
 
@@ -110,7 +103,7 @@ class Checker:
         self.rules = [r for r in registry.rules if r.check is not None and settings.selects(r.code)]
         wants_mxnet = settings.engine == "mxnet" and any(r.needs_mxnet for r in self.rules)
         self.sandbox, self._owns_sandbox = sandbox_for(settings, wants_mxnet)
-        if wants_mxnet and _mxnet_installed():
+        if wants_mxnet and mxnet_installed():
             # Selected rules will want the graph: import mxnet in the child while this
             # process opens archives, instead of after.
             self.sandbox.start(preload_mxnet=True)
@@ -168,11 +161,8 @@ class Checker:
             self.add_engine_finding(report, "MAR903", message, ignored=ignored)
         skipped: dict[int, tuple[str, str]] = {}  # rule position -> (code, why)
         try:
-            # ModelView takes what ArchiveView takes: a Path or a remote archive's source.
-            view = open_view
-            if view is None:
-                view = ModelView(cast(Path, path), self.settings, self.sandbox)
-            with contextlib.nullcontext() if open_view is not None else contextlib.closing(view):
+            opened = open_view or ModelView(path, self.settings, self.sandbox)
+            with contextlib.nullcontext(opened) if open_view is not None else opened as view:
                 self._run_rules(view, report, ignored, skipped)
                 if view.mms_release is not None:
                     report.mms_release = view.mms_release[0]

@@ -53,6 +53,14 @@ class MXNetUnavailable(Exception):
     """mxnet cannot be imported here; rules that need it are skipped, and the run says so."""
 
 
+def mxnet_installed() -> bool:
+    """Whether this interpreter has an mxnet package to start the sandbox with (found, not
+    imported: importing it costs seconds, and happens only in the child)."""
+    import importlib.util  # asked only when MXNet may be needed, never on the default path
+
+    return importlib.util.find_spec("mxnet") is not None
+
+
 class Sandbox:
     def __init__(self, timeout: float = 120.0, memory: int = 4 << 30) -> None:
         self.timeout = timeout
