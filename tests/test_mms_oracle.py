@@ -166,6 +166,15 @@ def duplicate_names(symbol: bytes, operators: bool) -> bytes:
     return json.dumps(graph).encode()
 
 
+def duplicate_variant(graph: str, kind: str) -> Case:
+    """A published graph whose second operator (`kind` "operators") or weight ("weights")
+    takes the name of the first."""
+    symbol = (FIXTURES / f"graphs/{graph}-symbol.json").read_bytes()
+    return graph_variant(
+        f"real:{graph}-duplicate-{kind}", graph, symbol=duplicate_names(symbol, kind == "operators")
+    )
+
+
 def variant(
     case_id: str, make: Callable[[dict[str, ExportedModel]], ArchiveSpec], **kw: Any
 ) -> Case:
@@ -192,20 +201,8 @@ def mobilenet_symbol(models: dict[str, ExportedModel]) -> bytes:
 CASES: list[Case] = [
     # -- published graphs, each with the service it needs -------------------------------
     *(graph_variant(f"real:{name}", name) for name in graph_names()),
-    Case(
-        "real:gender-age-duplicate-operators",
-        lambda folder, _: GraphArchive(
-            "gender-age",
-            symbol=duplicate_names((FIXTURES / "graphs/gender-age-symbol.json").read_bytes(), True),
-        ).write(folder / "gender-age-duplicate-operators.model"),
-    ),
-    Case(
-        "real:mnist-mlp-duplicate-weights",
-        lambda folder, _: GraphArchive(
-            "mnist-mlp",
-            symbol=duplicate_names((FIXTURES / "graphs/mnist-mlp-symbol.json").read_bytes(), False),
-        ).write(folder / "mnist-mlp-duplicate-weights.model"),
-    ),
+    duplicate_variant("gender-age", "operators"),
+    duplicate_variant("mnist-mlp", "weights"),
     # -- committed samples ----------------------------------------------------------------
     *(
         Case(f"fixture:{path.name}", lambda folder, _, path=path: path)
