@@ -428,18 +428,23 @@ class ModelView(ArchiveView):
                 raise GraphNotModelled(f"{needs}, and {exc}") from None
         return self._graph_from_mxnet(member)
 
-    def _graph_from_mxnet(self, member: Member) -> GraphAnalysis:
-        shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
+    def _mxnet_request(self, member: Member) -> dict[str, Any]:
+        """The graph's text and the signature's input shapes, as MXNet's sandbox tasks
+        ("graph", "internals") take them."""
         text = self.read(member, self.limits.max_json_bytes).decode("utf-8", "replace")
+        shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
+        return {"symbol_json": text, "input_shapes": shapes}
+
+    def _graph_from_mxnet(self, member: Member) -> GraphAnalysis:
+        request = self._mxnet_request(member)
         import hashlib  # only MXNet's answers are memoised
 
+        text, shapes = request["symbol_json"], request["input_shapes"]
         key = (hashlib.sha256(text.encode()).hexdigest(), json.dumps(shapes, sort_keys=True))
         answer = _graph_memo.get(key)
         if answer is None:
             try:
-                answer = _graph_memo[key] = self.sandbox.run(
-                    "graph", symbol_json=text, input_shapes=shapes
-                )
+                answer = _graph_memo[key] = self.sandbox.run("graph", **request)
             except SandboxFailure as exc:
                 # Not memoised: a crash or a timeout says as much about the limits and the
                 # machine's load as about the graph.
@@ -473,10 +478,8 @@ class ModelView(ArchiveView):
             for node, _output, shape in inference.internals:
                 outputs.setdefault(node, []).append(shape)
             return NodeShapes(outputs, inference.load_error or inference.infer_error)
-        text = self.read(symbol.member, self.limits.max_json_bytes).decode("utf-8", "replace")
-        shapes = {name: list(shape) for name, shape in self.input_shapes.items()}
         try:
-            answer = self.sandbox.run("internals", symbol_json=text, input_shapes=shapes)
+            answer = self.sandbox.run("internals", **self._mxnet_request(symbol.member))
         except (SandboxFailure, MXNetUnavailable) as exc:
             return NodeShapes({}, f"no shapes: MXNet {exc}")
         outputs = {}
