@@ -34,6 +34,7 @@ from mar_lint.extract import ExtractResult
 from mar_lint.findings import Finding, Severity
 from mar_lint.graphviz import format_shape
 from mar_lint.model import LABELS_FILE
+from mar_lint.remote import size_text
 from mar_lint.runner import ArchiveReport
 from mar_lint.text import plural
 
@@ -98,14 +99,8 @@ class Screen:
 
 
 def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count:,} B"
-    scaled = count / 1024
-    for unit in ("KiB", "MiB"):
-        if scaled < 1024:
-            return f"{scaled:,.1f} {unit}"
-        scaled /= 1024
-    return f"{scaled:,.1f} GiB"
+    """`size_text`, with a count of bytes short enough for the member tree ("512 B")."""
+    return f"{count:,} B" if count < 1024 else size_text(count)
 
 
 def _json_text(value: Any) -> str:
