@@ -7,6 +7,7 @@ Nothing here imports rich: a script asking for JSON pays for none of it.
 from __future__ import annotations
 
 import ast
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
@@ -187,7 +188,7 @@ def tensors_of(index: ParamsIndex | ParamsError | None, member: Member | None) -
         by_dtype: Counter[str] = Counter()
         for tensor in index.tensors:
             by_dtype[tensor.dtype or "none"] += tensor.nbytes
-            section["elements"] += _elements(tensor.shape)
+            section["elements"] += 0 if tensor.shape is None else math.prod(tensor.shape)
             section["list"].append(
                 {
                     "name": tensor.name,
@@ -201,15 +202,6 @@ def tensors_of(index: ParamsIndex | ParamsError | None, member: Member | None) -
             tensors=len(index.tensors), bytes=sum(by_dtype.values()), bytes_by_dtype=dict(by_dtype)
         )
     return section
-
-
-def _elements(shape: tuple[int, ...] | None) -> int:
-    if shape is None:
-        return 0
-    count = 1
-    for dim in shape:
-        count *= dim
-    return count
 
 
 def outline_module(tree: ast.Module) -> dict[str, Any]:
