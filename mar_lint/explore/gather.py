@@ -345,22 +345,24 @@ def _head(view: ModelView, member: Member, count: int) -> bytes:
         return handle.read(count)
 
 
-def member_kind(view: ModelView, member: Member) -> str:
+def member_kind(view: ModelView, member: Member) -> tuple[str, bytes | None]:
+    """How `--member` shows the member, and the first bytes read to tell (None when its name
+    tells)."""
     name = member.name.lower()
     for suffix, kind in ((".json", "json"), (".py", "python"), (".params", "params")):
         if name.endswith(suffix):
-            return kind
+            return kind, None
     head = _head(view, member, HEX_BYTES)
     if head.startswith(PARAMS_MAGIC):
-        return "params"
+        return "params", head
     if b"\x00" in head:
-        return "binary"
+        return "binary", head
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.reason != "unexpected end of data":  # a character cut by the window is text
-            return "binary"
-    return "text"
+            return "binary", head
+    return "text", head
 
 
 def member_content(view: ModelView, member: Member) -> dict[str, Any]:
@@ -371,7 +373,7 @@ def member_content(view: ModelView, member: Member) -> dict[str, Any]:
     if refusal:
         return dict(content, kind="refused", error=f"{member.name} {refusal}")
     try:
-        kind = member_kind(view, member)
+        kind, head = member_kind(view, member)
         content["kind"] = kind
         if kind == "json":
             doc = view.json(member)
@@ -392,7 +394,7 @@ def member_content(view: ModelView, member: Member) -> dict[str, Any]:
             text = data.decode("utf-8", "replace")
             return dict(content, text=text, truncated=member.size > limit)
         else:
-            head = _head(view, member, HEX_BYTES)
+            assert head is not None  # a binary member is told by its head
             return dict(content, hex=head.hex(), truncated=member.size > HEX_BYTES)
     except ParamsError as exc:
         index = exc
