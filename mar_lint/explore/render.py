@@ -134,17 +134,15 @@ def render_members(rows: list[dict[str, Any]], root_name: str) -> Tree:
     folders: dict[tuple[str, ...], Tree] = {(): tree}
     for row in rows:
         parts = tuple(p for p in row["name"].split("/") if p)
+        is_folder = row["kind"] == "folder"
         parent = ()
-        for depth in range(1, len(parts)):
+        for depth in range(1, len(parts) + is_folder):  # a folder entry's own branch too
             key = parts[:depth]
             if key not in folders:
                 folders[key] = folders[parent].add(Text(terminal_safe(key[-1]) + "/", "blue"))
             parent = key
-        if row["kind"] == "folder":
-            if parts and parts not in folders:
-                folders[parts] = folders[parent].add(Text(terminal_safe(parts[-1]) + "/", "blue"))
-            continue
-        folders[parent].add(_member_line(row, parts[-1] if parts else row["name"]))
+        if not is_folder:
+            folders[parent].add(_member_line(row, parts[-1] if parts else row["name"]))
     return tree
 
 
