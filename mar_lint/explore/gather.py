@@ -192,7 +192,7 @@ def tensors_of(index: ParamsIndex | ParamsError | None, member: Member | None) -
             section["list"].append(
                 {
                     "name": tensor.name,
-                    "shape": None if tensor.shape is None else list(tensor.shape),
+                    "shape": _as_list(tensor.shape),
                     "dtype": tensor.dtype,
                     "storage": tensor.storage,
                     "bytes": tensor.nbytes,
