@@ -141,8 +141,6 @@ class _Planner:
             self.plan.held_back.append(HeldBack(finding, str(exc)))
             return
         self.draft = draft
-        self.plan.documents, self.plan.removed = draft.documents, draft.removed
-        self.plan.renamed = draft.renamed
         self.plan.applied.append(finding)
 
     def set_json(self, draft: _Draft, edit: SetJson) -> None:
@@ -223,7 +221,8 @@ def plan_fixes(view: ArchiveView, findings: Iterable[Finding], unsafe: bool) -> 
             planner.plan.held_back.append(HeldBack(finding, UNSAFE_HELD))
         else:
             planner.try_fix(finding, fix)
-    plan = planner.plan
+    plan, draft = planner.plan, planner.draft
+    plan.documents, plan.removed, plan.renamed = draft.documents, draft.removed, draft.renamed
     # A fix that sets a value the member already holds changes nothing.
     for index in [i for i, doc in plan.documents.items() if doc == view.json(_at(view, i)).value]:
         del plan.documents[index]

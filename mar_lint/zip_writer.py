@@ -62,8 +62,12 @@ def write_zip(
     with warnings.catch_warnings(), atomic_write(target, FILE_MODE) as handle:
         # Duplicate names no fix removed are kept as they were: not worth a warning here.
         warnings.filterwarnings("ignore", "Duplicate name", UserWarning)
+        method = _main_method(view)  # once: each member written anew may need it
         with zipfile.ZipFile(handle, "w") as out:
-            copied = [_write_member(out, view, name, member, new_bytes) for name, member in members]
+            copied = [
+                _write_member(out, view, name, member, new_bytes, method)
+                for name, member in members
+            ]
     return Written(tuple(copied))
 
 
@@ -83,9 +87,15 @@ def _main_method(view: ArchiveView) -> int:
 
 
 def _write_member(
-    out: zipfile.ZipFile, view: ArchiveView, name: str, member: Member, new_bytes: dict[int, bytes]
+    out: zipfile.ZipFile,
+    view: ArchiveView,
+    name: str,
+    member: Member,
+    new_bytes: dict[int, bytes],
+    main_method: int,
 ) -> Member | None:
-    """Write one member; returns the source member when its compressed bytes were copied."""
+    """Write one member; returns the source member when its compressed bytes were copied.
+    `main_method` is the archive's most used method (`_main_method`)."""
     if member.is_dir:
         info = _zip_info(name, zipfile.ZIP_STORED)
         info.external_attr = (0o040000 | DIR_MODE) << 16 | 0x10  # a folder, MS-DOS flag too
@@ -93,11 +103,11 @@ def _write_member(
     elif view.kind == "folder":
         data = new_bytes.get(member.index)
         if data is None:
-            _write_file(out, view, name, member)
+            _write_file(out, view, name, member, main_method)
         else:
-            out.writestr(_zip_info(name, _main_method(view)), data)
+            out.writestr(_zip_info(name, main_method), data)
     elif member.index in new_bytes:
-        method = _METHODS.get(member.compression, _main_method(view))
+        method = _METHODS.get(member.compression, main_method)
         out.writestr(_zip_info(name, method), new_bytes[member.index])
     else:
         _copy_raw(view, member, name, out)
@@ -105,9 +115,11 @@ def _write_member(
     return None
 
 
-def _write_file(out: zipfile.ZipFile, view: ArchiveView, name: str, member: Member) -> None:
+def _write_file(
+    out: zipfile.ZipFile, view: ArchiveView, name: str, member: Member, method: int
+) -> None:
     """A folder's file, read the way checks read it: no links followed, no special files."""
-    with view.stream(member) as source, out.open(_zip_info(name, _main_method(view)), "w") as sink:
+    with view.stream(member) as source, out.open(_zip_info(name, method), "w") as sink:
         shutil.copyfileobj(source, sink, READ_CHUNK)
 
 

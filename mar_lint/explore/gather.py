@@ -7,6 +7,7 @@ Nothing here imports rich: a script asking for JSON pays for none of it.
 from __future__ import annotations
 
 import ast
+import math
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, BinaryIO, cast
@@ -187,11 +188,11 @@ def tensors_of(index: ParamsIndex | ParamsError | None, member: Member | None) -
         by_dtype: Counter[str] = Counter()
         for tensor in index.tensors:
             by_dtype[tensor.dtype or "none"] += tensor.nbytes
-            section["elements"] += _elements(tensor.shape)
+            section["elements"] += 0 if tensor.shape is None else math.prod(tensor.shape)
             section["list"].append(
                 {
                     "name": tensor.name,
-                    "shape": None if tensor.shape is None else list(tensor.shape),
+                    "shape": _as_list(tensor.shape),
                     "dtype": tensor.dtype,
                     "storage": tensor.storage,
                     "bytes": tensor.nbytes,
@@ -201,15 +202,6 @@ def tensors_of(index: ParamsIndex | ParamsError | None, member: Member | None) -
             tensors=len(index.tensors), bytes=sum(by_dtype.values()), bytes_by_dtype=dict(by_dtype)
         )
     return section
-
-
-def _elements(shape: tuple[int, ...] | None) -> int:
-    if shape is None:
-        return 0
-    count = 1
-    for dim in shape:
-        count *= dim
-    return count
 
 
 def outline_module(tree: ast.Module) -> dict[str, Any]:
@@ -353,22 +345,24 @@ def _head(view: ModelView, member: Member, count: int) -> bytes:
         return handle.read(count)
 
 
-def member_kind(view: ModelView, member: Member) -> str:
+def member_kind(view: ModelView, member: Member) -> tuple[str, bytes | None]:
+    """How `--member` shows the member, and the first bytes read to tell (None when its name
+    tells)."""
     name = member.name.lower()
     for suffix, kind in ((".json", "json"), (".py", "python"), (".params", "params")):
         if name.endswith(suffix):
-            return kind
+            return kind, None
     head = _head(view, member, HEX_BYTES)
     if head.startswith(PARAMS_MAGIC):
-        return "params"
+        return "params", head
     if b"\x00" in head:
-        return "binary"
+        return "binary", head
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.reason != "unexpected end of data":  # a character cut by the window is text
-            return "binary"
-    return "text"
+            return "binary", head
+    return "text", head
 
 
 def member_content(view: ModelView, member: Member) -> dict[str, Any]:
@@ -379,7 +373,7 @@ def member_content(view: ModelView, member: Member) -> dict[str, Any]:
     if refusal:
         return dict(content, kind="refused", error=f"{member.name} {refusal}")
     try:
-        kind = member_kind(view, member)
+        kind, head = member_kind(view, member)
         content["kind"] = kind
         if kind == "json":
             doc = view.json(member)
@@ -400,7 +394,7 @@ def member_content(view: ModelView, member: Member) -> dict[str, Any]:
             text = data.decode("utf-8", "replace")
             return dict(content, text=text, truncated=member.size > limit)
         else:
-            head = _head(view, member, HEX_BYTES)
+            assert head is not None  # a binary member is told by its head
             return dict(content, hex=head.hex(), truncated=member.size > HEX_BYTES)
     except ParamsError as exc:
         index = exc

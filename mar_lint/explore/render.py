@@ -34,6 +34,7 @@ from mar_lint.extract import ExtractResult
 from mar_lint.findings import Finding, Severity
 from mar_lint.graphviz import format_shape
 from mar_lint.model import LABELS_FILE
+from mar_lint.remote import size_text
 from mar_lint.runner import ArchiveReport
 from mar_lint.text import plural
 
@@ -98,14 +99,8 @@ class Screen:
 
 
 def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count:,} B"
-    scaled = count / 1024
-    for unit in ("KiB", "MiB"):
-        if scaled < 1024:
-            return f"{scaled:,.1f} {unit}"
-        scaled /= 1024
-    return f"{scaled:,.1f} GiB"
+    """`size_text`, with a count of bytes short enough for the member tree ("512 B")."""
+    return f"{count:,} B" if count < 1024 else size_text(count)
 
 
 def _json_text(value: Any) -> str:
@@ -139,17 +134,15 @@ def render_members(rows: list[dict[str, Any]], root_name: str) -> Tree:
     folders: dict[tuple[str, ...], Tree] = {(): tree}
     for row in rows:
         parts = tuple(p for p in row["name"].split("/") if p)
+        is_folder = row["kind"] == "folder"
         parent = ()
-        for depth in range(1, len(parts)):
+        for depth in range(1, len(parts) + is_folder):  # a folder entry's own branch too
             key = parts[:depth]
             if key not in folders:
                 folders[key] = folders[parent].add(Text(terminal_safe(key[-1]) + "/", "blue"))
             parent = key
-        if row["kind"] == "folder":
-            if parts and parts not in folders:
-                folders[parts] = folders[parent].add(Text(terminal_safe(parts[-1]) + "/", "blue"))
-            continue
-        folders[parent].add(_member_line(row, parts[-1] if parts else row["name"]))
+        if not is_folder:
+            folders[parent].add(_member_line(row, parts[-1] if parts else row["name"]))
     return tree
 
 

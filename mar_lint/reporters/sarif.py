@@ -8,7 +8,6 @@ when the finding is about one member, at that member and JSON pointer as a logic
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import quote
@@ -22,15 +21,6 @@ from mar_lint.runner import ArchiveReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-FIX_PARAGRAPH = re.compile(r"^Fix:", re.MULTILINE)
-
-
-def split_doc(doc: str) -> tuple[str, str]:
-    """A rule's docstring as (why it matters, how to fix it): the fix is the `Fix:` paragraph."""
-    found = FIX_PARAGRAPH.search(doc)
-    if found is None:
-        return doc.strip(), ""
-    return doc[: found.start()].strip(), doc[found.end() :].strip()
 
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
