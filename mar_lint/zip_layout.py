@@ -303,6 +303,16 @@ def data_offset(local_header: bytes, header_offset: int) -> int:
     return header_offset + _LOCAL.size + name_length + extra_length
 
 
+def read_data_start(handle: IO[bytes], header_offset: int) -> int | None:
+    """Where the data of the member whose local header is at `header_offset` starts (see
+    `data_offset`); None when the file holds no local header there."""
+    handle.seek(header_offset)
+    header = handle.read(_LOCAL.size)
+    if len(header) < _LOCAL.size or not header.startswith(_LOCAL_SIGNATURE):
+        return None
+    return data_offset(header, header_offset)
+
+
 def read_layout(
     handle: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, end_record: EndRecord
 ) -> Layout:
