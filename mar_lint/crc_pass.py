@@ -190,17 +190,16 @@ class CrcPass:
     def _list(self) -> None:
         """The targets and their chunks."""
         with self._open() as handle:
-            targets = _stored_members(handle)
             end = os.fstat(handle.fileno()).st_size
-        chunks = []
-        for target in targets:
-            if target.start + target.size > end:
-                continue  # truncated: the sequential read reports it
-            for offset in range(0, target.size, _CHUNK):
-                length = min(_CHUNK, target.size - offset)
-                chunks.append((target.index, target.start + offset, length))
+            # Not a truncated member: the sequential read reports it.
+            targets = [t for t in _stored_members(handle) if t.start + t.size <= end]
+        chunks = [
+            (target.index, target.start + offset, min(_CHUNK, target.size - offset))
+            for target in targets
+            for offset in range(0, target.size, _CHUNK)
+        ]
         with self._lock:
-            self._targets = {t.index: t for t in targets if any(c[0] == t.index for c in chunks)}
+            self._targets = {t.index: t for t in targets}
             self._chunks = chunks
             self._crcs = [None] * len(chunks)
 
