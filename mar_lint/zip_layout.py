@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -203,9 +204,10 @@ def _overlaps(placements: tuple[Placement, ...]) -> tuple[frozenset[int], int]:
     return frozenset(involved), later
 
 
-def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
-    """Which record signatures the bytes [start, end) hold, read in chunks."""
-    found: set[bytes] = set()
+def signature_windows(handle: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The bytes [start, end) (fewer if the file ends first), read in chunks, each chunk with
+    the 3 bytes before it in front: a 4-byte record signature split between two reads is
+    in one window, and no signature is in two."""
     tail = b""
     handle.seek(start)
     left = end - start
@@ -215,10 +217,17 @@ def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
             break
         left -= len(chunk)
         window = tail + chunk
+        yield window
+        tail = window[-3:]
+
+
+def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
+    """Which record signatures the bytes [start, end) hold, read in chunks."""
+    found: set[bytes] = set()
+    for window in signature_windows(handle, start, end):
         for signature in (_LOCAL_SIGNATURE, _CENTRAL_SIGNATURE, _END_SIGNATURE):
             if signature in window:
                 found.add(signature)
-        tail = window[-3:]
     return found
 
 
