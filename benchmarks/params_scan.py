@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -108,10 +108,6 @@ def paired(a: list[str], b: list[str], pairs: int) -> tuple[list[Run], list[Run]
     measure(a), measure(b)  # warm-up: page cache and bytecode caches
     runs = [(measure(a), measure(b)) for _ in range(pairs)]
     return [r for r, _ in runs], [r for _, r in runs]
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def report(kind: str, size: int, check: list[Run], read: list[Run]) -> str:

@@ -69,7 +69,7 @@ def http_part(workdir: Path, repeat: int) -> None:
     from params_scan import build
     from servers import file_server
 
-    stored, deflated, _ = build(workdir)
+    stored, deflated = build(workdir)
     print("| archive | measurement | bytes moved | wall (s) | findings = local |")
     print("|---|---|---:|---:|---|")
     with file_server(workdir) as server:

@@ -31,6 +31,7 @@ from mar_lint.zip_layout import (
     MemberReader,
     read_end_record,
     read_layout,
+    signature_windows,
 )
 
 MANIFEST = "MANIFEST.json"
@@ -423,16 +424,12 @@ class ArchiveView:
         if cd_size <= _MIN_CENTRAL_HEADER_BYTES * self.limits.max_members:
             return declared  # too small to hold more than the limit
         # zipfile walks the directory by its size, not its count: count what is really there.
-        handle.seek(max(record.location - cd_size, 0))
-        left, found, tail = cd_size, 0, b""
-        while left > 0 and found <= self.limits.max_members:
-            chunk = handle.read(min(READ_CHUNK, left))
-            if not chunk:
-                break
-            left -= len(chunk)
-            window = tail + chunk
+        start = max(record.location - cd_size, 0)
+        found = 0
+        for window in signature_windows(handle, start, start + cd_size):
             found += window.count(_CENTRAL_HEADER)
-            tail = window[-3:]
+            if found > self.limits.max_members:
+                break
         return found
 
     def open_file(self) -> BinaryIO:

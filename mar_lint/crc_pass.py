@@ -44,7 +44,6 @@ _READ = 8 << 20  # one read into a thread's buffer (each thread has one)
 _SWITCH_INTERVAL = 0.0001
 
 _MAX_DIRECTORY = 1 << 20  # bytes of central directory the pass lists (10,000+ members)
-_LOCAL_HEADER_BYTES = 30  # the fixed part of a zip local header
 
 _POLY = 0xEDB88320  # CRC-32 (zip, zlib), reflected
 
@@ -117,7 +116,7 @@ def _stored_members(handle: io.FileIO) -> list[_Target]:
     directory bigger than `_MAX_DIRECTORY` (thousands of members) is not listed at all."""
     import zipfile
 
-    from mar_lint.zip_layout import data_offset, read_end_record
+    from mar_lint.zip_layout import read_data_start, read_end_record
 
     record = read_end_record(handle)
     if record is None or record.directory_size > _MAX_DIRECTORY:
@@ -132,10 +131,8 @@ def _stored_members(handle: io.FileIO) -> list[_Target]:
             or info.file_size < MIN_MEMBER_BYTES
         ):
             continue
-        handle.seek(info.header_offset)
-        header = handle.read(_LOCAL_HEADER_BYTES)
-        if len(header) == _LOCAL_HEADER_BYTES and header.startswith(b"PK\x03\x04"):
-            start = data_offset(header, info.header_offset)
+        start = read_data_start(handle, info.header_offset)
+        if start is not None:
             found.append(_Target(index, info.filename, start, info.file_size, info.CRC))
     return found
 
@@ -193,17 +190,16 @@ class CrcPass:
     def _list(self) -> None:
         """The targets and their chunks."""
         with self._open() as handle:
-            targets = _stored_members(handle)
             end = os.fstat(handle.fileno()).st_size
-        chunks = []
-        for target in targets:
-            if target.start + target.size > end:
-                continue  # truncated: the sequential read reports it
-            for offset in range(0, target.size, _CHUNK):
-                length = min(_CHUNK, target.size - offset)
-                chunks.append((target.index, target.start + offset, length))
+            # Not a truncated member: the sequential read reports it.
+            targets = [t for t in _stored_members(handle) if t.start + t.size <= end]
+        chunks = [
+            (target.index, target.start + offset, min(_CHUNK, target.size - offset))
+            for target in targets
+            for offset in range(0, target.size, _CHUNK)
+        ]
         with self._lock:
-            self._targets = {t.index: t for t in targets if any(c[0] == t.index for c in chunks)}
+            self._targets = {t.index: t for t in targets}
             self._chunks = chunks
             self._crcs = [None] * len(chunks)
 

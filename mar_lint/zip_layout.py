@@ -16,19 +16,20 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from mar_lint.limits import READ_CHUNK
 
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # APPNOTE 4.3.7
-_CENTRAL = struct.Struct("<4sHHHHHHIIIHHHHHII")  # APPNOTE 4.3.12
 _LOCAL_SIGNATURE = b"PK\x03\x04"
 _CENTRAL_SIGNATURE = b"PK\x01\x02"
 _END_SIGNATURE = b"PK\x05\x06"
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 _ENCRYPTED = 0x0001 | 0x0040  # traditional and strong encryption
 _DESCRIPTOR = 0x0008  # CRC and sizes follow the data
+_UTF8_NAME = 0x0800  # the name is UTF-8 (otherwise cp437)
 _ZIP64_EXTRA = 0x0001
 _UNICODE_PATH_EXTRA = 0x7075
 
@@ -76,18 +77,12 @@ def _unicode_name(extra: bytes, raw_name: bytes) -> str | None:
     return field[5:].decode("utf-8", "replace")
 
 
-def _directory_names(handle: IO[bytes], start: int, size: int, count: int) -> list[bytes]:
-    """The raw names of the central directory's first `count` entries (zipfile has read the
-    same bytes already, so they are there and well-formed)."""
-    handle.seek(start)
-    data = handle.read(size)
-    names, at = [], 0
-    for _ in range(count):
-        fields = _CENTRAL.unpack_from(data, at)
-        name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
-        names.append(data[at + 46 : at + 46 + name_len])
-        at += 46 + name_len + extra_len + comment_len
-    return names
+def _directory_name(info: zipfile.ZipInfo) -> bytes:
+    """The name as the member's central directory entry stores it, NUL bytes included,
+    without reading the directory again: zipfile decoded those bytes (UTF-8 when the entry
+    says so, cp437 otherwise, both exactly reversible) and kept the whole name as
+    `orig_filename`."""
+    return info.orig_filename.encode("utf-8" if info.flag_bits & _UTF8_NAME else "cp437")
 
 
 def _local_sizes(fields: tuple, extra: bytes) -> tuple[int, int]:
@@ -209,9 +204,10 @@ def _overlaps(placements: tuple[Placement, ...]) -> tuple[frozenset[int], int]:
     return frozenset(involved), later
 
 
-def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
-    """Which record signatures the bytes [start, end) hold, read in chunks."""
-    found: set[bytes] = set()
+def signature_windows(handle: IO[bytes], start: int, end: int) -> Iterator[bytes]:
+    """The bytes [start, end) (fewer if the file ends first), read in chunks, each chunk with
+    the 3 bytes before it in front: a 4-byte record signature split between two reads is
+    in one window, and no signature is in two."""
     tail = b""
     handle.seek(start)
     left = end - start
@@ -221,10 +217,17 @@ def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
             break
         left -= len(chunk)
         window = tail + chunk
+        yield window
+        tail = window[-3:]
+
+
+def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
+    """Which record signatures the bytes [start, end) hold, read in chunks."""
+    found: set[bytes] = set()
+    for window in signature_windows(handle, start, end):
         for signature in (_LOCAL_SIGNATURE, _CENTRAL_SIGNATURE, _END_SIGNATURE):
             if signature in window:
                 found.add(signature)
-        tail = window[-3:]
     return found
 
 
@@ -303,14 +306,23 @@ def data_offset(local_header: bytes, header_offset: int) -> int:
     return header_offset + _LOCAL.size + name_length + extra_length
 
 
+def read_data_start(handle: IO[bytes], header_offset: int) -> int | None:
+    """Where the data of the member whose local header is at `header_offset` starts (see
+    `data_offset`); None when the file holds no local header there."""
+    handle.seek(header_offset)
+    header = handle.read(_LOCAL.size)
+    if len(header) < _LOCAL.size or not header.startswith(_LOCAL_SIGNATURE):
+        return None
+    return data_offset(header, header_offset)
+
+
 def read_layout(
     handle: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, end_record: EndRecord
 ) -> Layout:
     """The layout of a zip that zipfile has listed as `infos` (its central directory at
     `start_dir`, found through `end_record`)."""
     size = handle.seek(0, 2)
-    names = _directory_names(handle, start_dir, end_record.directory_size, len(infos))
-    placements = tuple(_place(handle, info, name, size) for info, name in zip(infos, names))
+    placements = tuple(_place(handle, info, _directory_name(info), size) for info in infos)
     overlapping, later = _overlaps(placements)
     stray = _stray(handle, placements, start_dir, end_record.directory_offset)
     comment = end_record.comment

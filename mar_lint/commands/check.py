@@ -25,14 +25,20 @@ from mar_lint.config import (
 )
 from mar_lint.crc_pass import early_crc_pass
 from mar_lint.findings import Severity
-from mar_lint.remote import Remote, RemoteArchive, RemoteOptions, Unreachable, is_remote
+from mar_lint.remote import (
+    ARCHIVE_SUFFIXES,
+    Remote,
+    RemoteArchive,
+    RemoteOptions,
+    Unreachable,
+    is_remote,
+)
 from mar_lint.reporters import FORMATS, reporter
 
 if TYPE_CHECKING:
     # Imported when a command runs: `check` first starts reading the weights (crc_pass).
     from mar_lint.registry import Registry
 
-ARCHIVE_SUFFIXES = (".model", ".mar")
 # The files the pre-commit hook passes besides archives (.pre-commit-hooks.yaml `files:`).
 MODEL_FILE = re.compile(r"^(MANIFEST\.json|signature\.json|.*-symbol\.json|.*\.params)$")
 SEVERITIES = [s.value for s in Severity]

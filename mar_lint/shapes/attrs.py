@@ -7,7 +7,6 @@ refuse raises `AttrError`; the engine reports it as MXNet reports a graph it can
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any, overload
 
@@ -129,7 +128,3 @@ def parse_axis_or_tuple(attrs: Mapping[str, str], key: str) -> tuple | None:
     if text is None:
         return None
     return parse_tuple_text(text, key)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))

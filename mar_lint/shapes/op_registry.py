@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Callable
 
+from mar_lint.jsonpointer import json_pointer
 from mar_lint.shapes.attrs import AttrError
 
 __all__ = [
@@ -631,7 +632,6 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
     that passed the structural checks (`mar_lint.graph_structure`). Subgraph nodes are checked for
     their operator name only: they are loaded without the upgrade passes."""
     from mar_lint.graph_structure import attr_maps, merged_attrs
-    from mar_lint.jsonpointer import json_pointer
 
     issues: list[AttrIssue] = []
     nodes = doc["nodes"]
@@ -646,7 +646,7 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
                     json_pointer("attrs", "mxnet_version"),
                 )
             )
-        return issues + list(_unknown_in_subgraphs(nodes, json_pointer))
+        return issues + list(_unknown_in_subgraphs(nodes))
     for index, node in enumerate(nodes):
         op = node["op"]
         if op == "null":
@@ -665,7 +665,7 @@ def check_graph_operators(doc: Mapping[str, Any], version: int | None) -> list[A
             elif not is_known(op):
                 where = json_pointer("nodes", index, "op")
             issues.append(AttrIssue(f"{label}: {message}", where))
-    issues.extend(_unknown_in_subgraphs(nodes, json_pointer))
+    issues.extend(_unknown_in_subgraphs(nodes))
     return issues
 
 
@@ -674,9 +674,7 @@ def _has_parser(op: str) -> bool:
     return spec is not None and spec.parser != "none" and spec.name not in OPEN_OPS
 
 
-def _unknown_in_subgraphs(
-    nodes: list[dict[str, Any]], json_pointer: Callable[..., str]
-) -> Iterator[AttrIssue]:
+def _unknown_in_subgraphs(nodes: list[dict[str, Any]]) -> Iterator[AttrIssue]:
     pending = [(node, json_pointer("nodes", i)) for i, node in enumerate(nodes)]
     while pending:
         node, where = pending.pop()
