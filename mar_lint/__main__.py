@@ -1,3 +1,3 @@
-from mar_lint.cli import main
+from mar_lint.launcher import main
 
 main()

@@ -25,13 +25,19 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
+
+from mar_lint import zip_records
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mar_lint.archive import ArchiveView, Member
+
+# This module is imported first of all, by mar_lint.launcher, and its pass starts before the
+# rest of mar-lint imports: so it imports nothing that is not light (no zipfile, pathlib or
+# dataclasses), and lists members from the zip's records itself.
 
 MIN_MEMBER_BYTES = 32 << 20  # smaller members are read inline: a thread would not pay off
 _CHUNK = 16 << 20  # the unit of work threads share; its CRCs are combined in order
@@ -83,12 +89,10 @@ def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     return _multiply(_shift(length2), crc1) ^ crc2
 
 
-@dataclass(frozen=True)
-class _Target:
+class _Target(NamedTuple):
     """A member whose CRC the pass works out: where its bytes lie and what the zip declares."""
 
-    index: int
-    name: str
+    member: int  # its index in the listing
     start: int  # its first data byte in the file
     size: int  # stored: its size and its compressed size
     crc: int
@@ -106,34 +110,40 @@ def _target_of(view: ArchiveView, member: Member) -> _Target | None:
     start = view.layout.placements[member.index].data_start
     if start is None:
         return None
-    return _Target(member.index, member.name, start, member.size, info.CRC)
+    return _Target(member.index, start, member.size, info.CRC)
 
 
-def _stored_members(handle: io.FileIO) -> list[_Target]:
-    """The big stored members of the zip open as `handle`, from its central directory as
-    zipfile reads it and their local headers: a guess at what a view of it lists, made with
-    nothing but zipfile (the view that asks compares its own, stricter listing with it). A
-    directory bigger than `_MAX_DIRECTORY` (thousands of members) is not listed at all."""
-    import zipfile
-
-    from mar_lint.zip_layout import read_data_start, read_end_record
-
-    record = read_end_record(handle)
-    if record is None or record.directory_size > _MAX_DIRECTORY:
+def _stored_members(handle: io.FileIO, file_size: int) -> list[_Target]:
+    """The big stored members of the zip open as `handle`, from the central directory its
+    last end record names and their local headers: a guess at what a view of it lists (the
+    view that asks compares its own, stricter listing with it; see `_covers`). A directory
+    bigger than `_MAX_DIRECTORY` (thousands of members) is not listed at all."""
+    place = zip_records.read_directory_place(handle, file_size)
+    if place is None or place.size > _MAX_DIRECTORY:
         return []
-    with zipfile.ZipFile(handle) as archive:
-        infos = archive.infolist()
+    handle.seek(place.offset)
+    directory = handle.read(place.size)
     found = []
-    for index, info in enumerate(infos):
-        if (
-            info.compress_type != zipfile.ZIP_STORED
-            or info.file_size != info.compress_size
-            or info.file_size < MIN_MEMBER_BYTES
-        ):
+    at = 0
+    for index in range(place.entries):
+        (signature, _, _, flags, method, _, _, crc, compressed, size, name_length,
+         extra_length, comment_length, _, _, _, header_offset) = zip_records.CENTRAL.unpack_from(
+            directory, at
+        )  # fmt: skip
+        if signature != zip_records.CENTRAL_SIGNATURE:
+            return []
+        at += zip_records.CENTRAL.size
+        extra = directory[at + name_length : at + name_length + extra_length]
+        at += name_length + extra_length + comment_length
+        values = zip_records.zip64_values((size, compressed, header_offset), extra)
+        if method != 0 or flags & 0x1 or values is None:  # stored, not encrypted
             continue
-        start = read_data_start(handle, info.header_offset)
+        size, compressed_size, header_offset = values
+        if size != compressed_size or size < MIN_MEMBER_BYTES:
+            continue
+        start = zip_records.read_data_start(handle, header_offset)
         if start is not None:
-            found.append(_Target(index, info.filename, start, info.file_size, info.CRC))
+            found.append(_Target(index, start, size, crc))
     return found
 
 
@@ -149,7 +159,7 @@ class CrcPass:
     """The CRC-32 of the big stored members of the zip at `path`, in `workers` threads
     (none: the constructor lists the targets, and whoever asks reads them all)."""
 
-    def __init__(self, path: Path, workers: int = 1) -> None:
+    def __init__(self, path: Path | str, workers: int = 1) -> None:
         self.path = path
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
@@ -192,14 +202,14 @@ class CrcPass:
         with self._open() as handle:
             end = os.fstat(handle.fileno()).st_size
             # Not a truncated member: the sequential read reports it.
-            targets = [t for t in _stored_members(handle) if t.start + t.size <= end]
+            targets = [t for t in _stored_members(handle, end) if t.start + t.size <= end]
         chunks = [
-            (target.index, target.start + offset, min(_CHUNK, target.size - offset))
+            (target.member, target.start + offset, min(_CHUNK, target.size - offset))
             for target in targets
             for offset in range(0, target.size, _CHUNK)
         ]
         with self._lock:
-            self._targets = {t.index: t for t in targets}
+            self._targets = {t.member: t for t in targets}
             self._chunks = chunks
             self._crcs = [None] * len(chunks)
 
@@ -353,15 +363,15 @@ def _usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _may_hold_big_members(path: Path) -> bool:
+def _may_hold_big_members(path: Path | str) -> bool:
     try:
-        facts = path.stat()
+        facts = os.stat(path)
     except OSError:
         return False  # the run reports it
     return stat.S_ISREG(facts.st_mode) and facts.st_size >= MIN_MEMBER_BYTES
 
 
-def _start(path: Path) -> CrcPass:
+def _start(path: Path | str) -> CrcPass:
     global _active, _interval_before
     _active = CrcPass(path, workers=max(1, min(_usable_cpus() - 1, 3)))
     _interval_before = sys.getswitchinterval()
@@ -380,26 +390,41 @@ def _stop() -> None:
         _interval_before = None
 
 
+def start_before_parsing(args: Sequence[str]) -> None:
+    """Start the pass for `mar-lint check ARGS` before click has parsed them (see
+    mar_lint.launcher): on the first argument that names a file which may hold big members.
+    A guess, since an option's value may look like a path; `early_crc_pass` keeps the pass
+    only when the parsed command line confirms it, and stops it otherwise."""
+    if _active is not None:
+        return
+    for arg in args:
+        if not arg.startswith("-") and _may_hold_big_members(arg):
+            with contextlib.suppress(RuntimeError):  # no thread to be had: nothing started
+                _start(arg)
+            return
+
+
 @contextlib.contextmanager
 def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
-    """While active, the big stored members of the first of `paths` (a local zip file) are
-    CRC'd in the background, one thread per core but one (the main thread helps when it
-    asks). Not when the run may fork worker processes (`jobs` other than 1 with several
+    """While active, the big stored members of one of `paths` (a local zip file) are CRC'd
+    in the background, one thread per core but one (the main thread helps when it asks): the
+    file the pass started before parsing picked, if it is one of `paths`, else the first of
+    them. Not when the run may fork worker processes (`jobs` other than 1 with several
     paths): a fork must not copy a process with threads in the middle of their work."""
+    may_fork = jobs != 1 and len(paths) > 1
+    local = [os.fspath(path) for path in paths if not isinstance(path, str)]  # str: a URL
+    if _active is not None and (may_fork or os.fspath(_active.path) not in local):
+        _stop()  # a guess the command line did not confirm
     first = paths[0] if paths else None
-    if (
-        _active is not None
-        or not isinstance(first, Path)
-        or (jobs != 1 and len(paths) > 1)
-        or not _may_hold_big_members(first)
-    ):
-        yield
-        return
-    try:
-        _start(first)
-    except RuntimeError:  # no thread to be had: the run reads as it always did
-        yield
-        return
+    if _active is None:
+        if may_fork or first is None or isinstance(first, str) or not _may_hold_big_members(first):
+            yield
+            return
+        try:
+            _start(first)
+        except RuntimeError:  # no thread to be had: the run reads as it always did
+            yield
+            return
     try:
         yield
     finally:

@@ -21,16 +21,20 @@ from dataclasses import dataclass
 from typing import IO
 
 from mar_lint.limits import READ_CHUNK
+from mar_lint.zip_records import (
+    CENTRAL_SIGNATURE,
+    END_SIGNATURE,
+    LOCAL,
+    LOCAL_SIGNATURE,
+    ZIP64_EXTRA,
+    data_offset,
+    extras,
+)
 
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # APPNOTE 4.3.7
-_LOCAL_SIGNATURE = b"PK\x03\x04"
-_CENTRAL_SIGNATURE = b"PK\x01\x02"
-_END_SIGNATURE = b"PK\x05\x06"
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 _ENCRYPTED = 0x0001 | 0x0040  # traditional and strong encryption
 _DESCRIPTOR = 0x0008  # CRC and sizes follow the data
 _UTF8_NAME = 0x0800  # the name is UTF-8 (otherwise cp437)
-_ZIP64_EXTRA = 0x0001
 _UNICODE_PATH_EXTRA = 0x7075
 
 
@@ -56,20 +60,10 @@ class Layout:
     stray: tuple[str, ...]  # bytes or records no member accounts for
 
 
-def _extras(extra: bytes) -> dict[int, bytes]:
-    found: dict[int, bytes] = {}
-    at = 0
-    while at + 4 <= len(extra):
-        kind, length = struct.unpack_from("<HH", extra, at)
-        found.setdefault(kind, extra[at + 4 : at + 4 + length])
-        at += 4 + length
-    return found
-
-
 def _unicode_name(extra: bytes, raw_name: bytes) -> str | None:
     """The name a Unicode Path extra field gives, when it is current (its CRC is that of the
     header's name, as Info-ZIP unzip requires before it uses the field)."""
-    field = _extras(extra).get(_UNICODE_PATH_EXTRA)
+    field = extras(extra).get(_UNICODE_PATH_EXTRA)
     if field is None or len(field) < 5 or field[0] != 1:
         return None
     if struct.unpack_from("<I", field, 1)[0] != zlib.crc32(raw_name):
@@ -88,7 +82,7 @@ def _directory_name(info: zipfile.ZipInfo) -> bytes:
 def _local_sizes(fields: tuple, extra: bytes) -> tuple[int, int]:
     """(compressed, uncompressed) sizes a local header declares, Zip64 extra included."""
     csize, usize = fields[7], fields[8]
-    zip64 = _extras(extra).get(_ZIP64_EXTRA, b"")
+    zip64 = extras(extra).get(ZIP64_EXTRA, b"")
     if usize == 0xFFFFFFFF and len(zip64) >= 8:
         usize, zip64 = struct.unpack_from("<Q", zip64)[0], zip64[8:]
     if csize == 0xFFFFFFFF and len(zip64) >= 8:
@@ -134,17 +128,17 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
     start = info.header_offset
     problems: list[str] = []
     unicode_name = _unicode_name(info.extra, raw_name)
-    guess_end = start + _LOCAL.size + len(raw_name) + info.compress_size
-    if start < 0 or start + _LOCAL.size > size:
+    guess_end = start + LOCAL.size + len(raw_name) + info.compress_size
+    if start < 0 or start + LOCAL.size > size:
         where = "before the start of the file" if start < 0 else "past the end of the file"
         problems.append(f"its central directory entry puts its local header {where}")
         return Placement(
             max(start, 0), None, max(guess_end, 0), raw_name, tuple(problems), zipfile_fails=True
         )
     handle.seek(start)
-    header = handle.read(_LOCAL.size)
-    fields = _LOCAL.unpack(header)
-    if fields[0] != _LOCAL_SIGNATURE:
+    header = handle.read(LOCAL.size)
+    fields = LOCAL.unpack(header)
+    if fields[0] != LOCAL_SIGNATURE:
         problems.append(f"there is no local header at offset {start:,}, where the directory says")
         return Placement(start, None, guess_end, raw_name, tuple(problems), unicode_name, True)
     local_name = handle.read(fields[9])
@@ -155,7 +149,7 @@ def _place(handle: IO[bytes], info: zipfile.ZipInfo, raw_name: bytes, size: int)
     unicode_name = unicode_name or _unicode_name(local_extra, local_name)
     end = data_start + info.compress_size
     if uses_descriptor:
-        end, problem = _descriptor(handle, end, info, _ZIP64_EXTRA in _extras(local_extra))
+        end, problem = _descriptor(handle, end, info, ZIP64_EXTRA in extras(local_extra))
         if problem:
             problems.append(problem)
     if end > size:
@@ -225,7 +219,7 @@ def _scan(handle: IO[bytes], start: int, end: int) -> set[bytes]:
     """Which record signatures the bytes [start, end) hold, read in chunks."""
     found: set[bytes] = set()
     for window in signature_windows(handle, start, end):
-        for signature in (_LOCAL_SIGNATURE, _CENTRAL_SIGNATURE, _END_SIGNATURE):
+        for signature in (LOCAL_SIGNATURE, CENTRAL_SIGNATURE, END_SIGNATURE):
             if signature in window:
                 found.add(signature)
     return found
@@ -254,13 +248,13 @@ def _stray(
         found = _scan(handle, start, end)
         where = "before the first member" if start == 0 else f"at offset {start:,}"
         text = f"{end - start:,} bytes {where} belong to no member"
-        if _LOCAL_SIGNATURE in found:
+        if LOCAL_SIGNATURE in found:
             text += (
                 ", and they hold a local header the central directory does not list: another "
                 "archive hidden in this one (streaming unzip tools such as java.util.zip, "
                 "which MMS 1.x uses, unpack its members instead)"
             )
-        elif found & {_CENTRAL_SIGNATURE, _END_SIGNATURE}:
+        elif found & {CENTRAL_SIGNATURE, END_SIGNATURE}:
             text += (
                 ", and they hold another central directory: tools that take the first one "
                 "see other members"
@@ -299,23 +293,6 @@ def read_end_record(handle: IO[bytes]) -> EndRecord | None:
     )
 
 
-def data_offset(local_header: bytes, header_offset: int) -> int:
-    """Where a member's data starts: past its local header at `header_offset`, whose fixed
-    30 bytes (or more) are `local_header`, and the name and extra field that header sizes."""
-    name_length, extra_length = struct.unpack_from("<HH", local_header, 26)
-    return header_offset + _LOCAL.size + name_length + extra_length
-
-
-def read_data_start(handle: IO[bytes], header_offset: int) -> int | None:
-    """Where the data of the member whose local header is at `header_offset` starts (see
-    `data_offset`); None when the file holds no local header there."""
-    handle.seek(header_offset)
-    header = handle.read(_LOCAL.size)
-    if len(header) < _LOCAL.size or not header.startswith(_LOCAL_SIGNATURE):
-        return None
-    return data_offset(header, header_offset)
-
-
 def read_layout(
     handle: IO[bytes], infos: list[zipfile.ZipInfo], start_dir: int, end_record: EndRecord
 ) -> Layout:
@@ -326,7 +303,7 @@ def read_layout(
     overlapping, later = _overlaps(placements)
     stray = _stray(handle, placements, start_dir, end_record.directory_offset)
     comment = end_record.comment
-    if _END_SIGNATURE in comment or _CENTRAL_SIGNATURE in comment:
+    if END_SIGNATURE in comment or CENTRAL_SIGNATURE in comment:
         stray.append(
             "the archive comment holds another central directory: tools that search the "
             "file for its end record differently see other members"

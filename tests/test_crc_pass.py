@@ -10,7 +10,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import check
+from conftest import check, run_cli
 
 from mar_lint import crc_pass
 from mar_lint.archive import ArchiveView
@@ -166,3 +166,60 @@ def test_no_pass_when_the_run_may_fork(small_members, claims, monkeypatch, tmp_p
     alone = check(DIGITS, args=("--jobs", "2"))
     assert alone.document["archives"] == forked.document["archives"][:1]
     assert started == [DIGITS] and claims == [True]
+
+
+def stored_copy(tmp_path: Path, source: Path, variant: str) -> Path:
+    """`source` written again with every member stored: "zip64" with Zip64 records for
+    each, "comment" with an archive comment (the end record is then searched for)."""
+    copy = tmp_path / f"{source.stem}-{variant}.model"
+    with zipfile.ZipFile(source) as read, zipfile.ZipFile(copy, "w") as written:
+        for info in read.infolist():
+            target = zipfile.ZipInfo(info.filename, info.date_time)
+            with written.open(target, "w", force_zip64=variant == "zip64") as member:
+                member.write(read.read(info))
+        if variant == "comment":
+            written.comment = b"built by the mar-lint tests " * 100
+    return copy
+
+
+@pytest.mark.parametrize("variant", ["plain", "zip64", "comment"])
+def test_the_early_listing_is_the_views(small_members, tmp_path, variant):
+    """The pass lists members from the zip's records before zipfile is imported: it must
+    name the very members a view hands it, or it would read for nothing and `check` would
+    read the weights twice."""
+    for source in (DIGITS, FIXTURES / "digits-broken.model"):
+        path = stored_copy(tmp_path, source, variant)
+        early = crc_pass.CrcPass(path, 0)
+        with ArchiveView(path) as view:
+            expected = [crc_pass._target_of(view, member) for member in view.files]
+        assert len(early._targets) >= 2  # the symbol and the weights: 1,000 bytes or more
+        assert sorted(early._targets.values()) == sorted(t for t in expected if t), source.name
+
+
+def test_a_guess_before_parsing_is_kept_only_when_the_command_line_confirms_it(
+    small_members, claims, tmp_path
+):
+    """mar_lint.launcher starts the pass on the first argument that names a big file, before
+    click has parsed anything: `check` keeps it for that file, and replaces a guess that was
+    an option's value with a pass on its real target."""
+    crc_pass.start_before_parsing(["--format", "json", str(DIGITS)])
+    guessed = crc_pass._active
+    assert guessed is not None and guessed.path == str(DIGITS)
+    assert check(DIGITS).exit_code == 0
+    assert claims == [True] and crc_pass._active is None  # kept, used, stopped at the end
+
+    output = tmp_path / "report.json"
+    shutil.copy(DIGITS, output)  # an existing big file, named as the report to overwrite
+    crc_pass.start_before_parsing(["-o", str(output), str(DIGITS)])
+    assert crc_pass._active is not None and crc_pass._active.path == str(output)
+    assert run_cli("check", "--format", "json", "-o", str(output), str(DIGITS)).exit_code == 0
+    assert claims == [True, True] and crc_pass._active is None  # DIGITS, by a pass of its own
+
+
+def test_no_guess_survives_a_run_that_may_fork(small_members, claims, tmp_path):
+    copy = tmp_path / "copy.model"
+    shutil.copy(DIGITS, copy)
+    crc_pass.start_before_parsing(["--jobs", "2", str(DIGITS), str(copy)])
+    assert crc_pass._active is not None
+    assert check(DIGITS, copy, args=("--jobs", "2")).exit_code == 0
+    assert claims == [] and crc_pass._active is None
