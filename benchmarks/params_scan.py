@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -146,7 +147,9 @@ def main() -> None:
         print(f"archives in {workdir} ...", file=sys.stderr)
         archives = build(workdir)
         if options.python:
-            python, install = options.python, f"the mar-lint of {options.python}"
+            # Absolute: the commands run from another folder.
+            python = os.path.abspath(shutil.which(options.python) or options.python)
+            install = f"the mar-lint of {options.python}"
         else:
             print("installing this checkout in a fresh virtual environment ...", file=sys.stderr)
             python, install = str(plain_install(Path(scratch) / "venv")), "a plain install"

@@ -1,11 +1,12 @@
 """The CRC-32 of an archive's big stored members, worked out early and on every core.
 
 Checking the CRC of a VGG16-size archive means reading 550 MB; read inline, after the rules
-have loaded, it doubles the run. So `mar-lint check` starts this pass as soon as it knows its
-first target, before the rules and jsonschema import: background threads read the members'
-bytes in chunks and CRC them (file reads and `zlib.crc32` release the GIL, so they run beside
-the imports on another core), and whoever then needs a member's CRC helps with the chunks
-left. The chunks' CRCs are joined with `crc32_combine`.
+have loaded, it doubles the run. So the `mar-lint` process starts this pass before click has
+even parsed `check`'s command line (mar_lint.launcher, `start_before_parsing`), and `check`
+keeps it when its first target confirms the guess (`early_crc_pass`): background threads
+read the members' bytes in chunks and CRC them (file reads and `zlib.crc32` release the GIL,
+so they run beside the imports and the rules on another core), and whoever then needs a
+member's CRC helps with the chunks left. The chunks' CRCs are joined with `crc32_combine`.
 
 The pass only ever says "all of this member's bytes are there and their CRC-32 is the one the
 zip declares", for a stored member of a local zip whose listing, placement and file are the

@@ -36,7 +36,7 @@ from mar_lint.remote import (
 from mar_lint.reporters import FORMATS, reporter
 
 if TYPE_CHECKING:
-    # Imported when a command runs: `check` first starts reading the weights (crc_pass).
+    # Imported when a command runs: `check` first sees to the early read of the weights.
     from mar_lint.registry import Registry
 
 # The files the pre-commit hook passes besides archives (.pre-commit-hooks.yaml `files:`).
@@ -342,7 +342,8 @@ def check(
     """Check archives (.model files) and model folders; folders are searched for both.
     https://, http:// and s3:// archives are read in place; s3://bucket/prefix/ checks every
     archive under the prefix."""
-    # Before the rules and jsonschema import: the weights' CRC is read meanwhile.
+    # Keeps the read of the weights mar_lint.launcher started on a guess, or starts it here,
+    # before the rules and jsonschema import; stops it when the run may fork.
     click.get_current_context().with_resource(early_crc_pass(paths, jobs))
     registry = load_rules()
     settings = resolve_settings(registry, config_file, **options)
