@@ -71,3 +71,38 @@ def test_json_explore_never_imports_rich(tmp_path):
         assert "mar_lint.explore.render" not in modules
         assert "mar_lint.commands.explore" in modules
     assert drawn.is_file()
+
+
+# The launcher as the `mar-lint` script runs it, with every member counted as big, recording
+# whether click was loaded when the early CRC pass started.
+LAUNCH_PROBE = """
+import sys
+from mar_lint import crc_pass
+crc_pass.MIN_MEMBER_BYTES = 1_000
+start = crc_pass._start
+def recording(path):
+    sys.stderr.write("\\n@@click loaded: %s\\n" % ("click" in sys.modules))
+    return start(path)
+crc_pass._start = recording
+sys.argv[0] = "mar-lint"
+from mar_lint.launcher import main
+main()
+"""
+
+
+def test_check_starts_reading_the_weights_before_click_imports(tmp_path):
+    """What makes `check` of a big stored archive cost one read (issue 11; the figure comes
+    from benchmarks/params_scan.py): the read starts before click and the command import."""
+    paths = [p for p in sys.path if p]
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path[:] = {paths!r}\n{LAUNCH_PROBE}"]
+        + ["check", "--format", "json", str(FIXTURE)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["errors"] == 0
+    assert result.stderr.count("@@click loaded:") == 1  # one pass, kept by `check`
+    assert "@@click loaded: False" in result.stderr
