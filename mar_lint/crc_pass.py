@@ -123,28 +123,20 @@ def _stored_members(handle: io.FileIO, file_size: int) -> list[_Target]:
     if place is None or place.size > _MAX_DIRECTORY:
         return []
     handle.seek(place.offset)
-    directory = handle.read(place.size)
+    entries = zip_records.central_entries(handle.read(place.size), place.entries)
     found = []
-    at = 0
-    for index in range(place.entries):
-        (signature, _, _, flags, method, _, _, crc, compressed, size, name_length,
-         extra_length, comment_length, _, _, _, header_offset) = zip_records.CENTRAL.unpack_from(
-            directory, at
-        )  # fmt: skip
-        if signature != zip_records.CENTRAL_SIGNATURE:
-            return []
-        at += zip_records.CENTRAL.size
-        extra = directory[at + name_length : at + name_length + extra_length]
-        at += name_length + extra_length + comment_length
-        values = zip_records.zip64_values((size, compressed, header_offset), extra)
-        if method != 0 or flags & 0x1 or values is None:  # stored, not encrypted
+    for index, entry in enumerate(entries):
+        if (
+            entry is None
+            or entry.method != 0  # stored
+            or entry.flags & 0x1  # encrypted
+            or entry.size != entry.compressed_size
+            or entry.size < MIN_MEMBER_BYTES
+        ):
             continue
-        size, compressed_size, header_offset = values
-        if size != compressed_size or size < MIN_MEMBER_BYTES:
-            continue
-        start = zip_records.read_data_start(handle, header_offset)
+        start = zip_records.read_data_start(handle, entry.header_offset)
         if start is not None:
-            found.append(_Target(index, start, size, crc))
+            found.append(_Target(index, start, entry.size, entry.crc))
     return found
 
 

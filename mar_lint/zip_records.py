@@ -6,6 +6,7 @@ before `zipfile` has even been imported (mar_lint.crc_pass), and shared with the
 from __future__ import annotations
 
 import struct
+from collections.abc import Iterator
 from typing import IO, NamedTuple
 
 LOCAL = struct.Struct("<4sHHHHHIIIHH")  # 4.3.7, 30 bytes
@@ -102,3 +103,36 @@ def read_directory_place(handle: IO[bytes], file_size: int) -> Directory | None:
     if record[0] != ZIP64_END_SIGNATURE:
         return None
     return Directory(entries=record[7], size=record[8], offset=record[9])
+
+
+class CentralEntry(NamedTuple):
+    """What one central directory entry (4.3.12) declares, Zip64 values resolved."""
+
+    flags: int
+    method: int
+    crc: int
+    compressed_size: int
+    size: int
+    header_offset: int
+
+
+def central_entries(directory: bytes, count: int) -> Iterator[CentralEntry | None]:
+    """The first `count` entries of a central directory's bytes, in order: None for an entry
+    whose Zip64 extra field is short. Stops early at bytes that are no entry."""
+    at = 0
+    for _ in range(count):
+        if len(directory) - at < CENTRAL.size:
+            return
+        fields = CENTRAL.unpack_from(directory, at)
+        if fields[0] != CENTRAL_SIGNATURE:
+            return
+        name_length, extra_length, comment_length = fields[10:13]
+        extra_at = at + CENTRAL.size + name_length
+        extra = directory[extra_at : extra_at + extra_length]
+        at = extra_at + extra_length + comment_length
+        values = zip64_values((fields[9], fields[8], fields[16]), extra)
+        if values is None:
+            yield None
+            continue
+        size, compressed_size, header_offset = values
+        yield CentralEntry(fields[3], fields[4], fields[7], compressed_size, size, header_offset)
