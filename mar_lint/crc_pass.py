@@ -3,7 +3,7 @@
 Checking the CRC of a VGG16-size archive means reading 550 MB; read inline, after the rules
 have loaded, it doubles the run. So the `mar-lint` process starts this pass before click has
 even parsed `check`'s command line (mar_lint.launcher, `start_before_parsing`), and `check`
-keeps it when its first target confirms the guess (`early_crc_pass`): background threads
+keeps it when one of its paths confirms the guess (`early_crc_pass`): background threads
 read the members' bytes in chunks and CRC them (file reads and `zlib.crc32` release the GIL,
 so they run beside the imports and the rules on another core), and whoever then needs a
 member's CRC helps with the chunks left. The chunks' CRCs are joined with `crc32_combine`.
@@ -134,10 +134,26 @@ def _stored_members(handle: io.FileIO, file_size: int) -> list[_Target]:
             or entry.size < MIN_MEMBER_BYTES
         ):
             continue
-        start = zip_records.read_data_start(handle, entry.header_offset)
+        try:
+            start = zip_records.read_data_start(handle, entry.header_offset)
+        except (OSError, OverflowError):  # an offset no file has: the view reports it
+            continue
         if start is not None:
             found.append(_Target(index, start, entry.size, entry.crc))
     return found
+
+
+def _disjoint(targets: list[_Target], file_size: int) -> list[_Target]:
+    """`targets` without those that end past the file (a truncated member: the sequential
+    read reports it) or overlap one that starts before: a view refuses overlapping members,
+    and thousands of directory entries naming one blob must not make the pass CRC it
+    thousands of times. What is left adds up to the file's size at most."""
+    kept: list[_Target] = []
+    for target in sorted(targets, key=lambda t: t.start):
+        fits = target.start + target.size <= file_size
+        if fits and (not kept or kept[-1].start + kept[-1].size <= target.start):
+            kept.append(target)
+    return kept
 
 
 def _identity(facts: os.stat_result) -> tuple[int, int, int, int]:
@@ -169,9 +185,13 @@ class CrcPass:
             threading.Thread(target=self._run, args=(n == 0,), name=f"mar-lint-crc-{n}")
             for n in range(workers)
         ]
-        for thread in self._threads:
-            thread.daemon = True  # a run that ends early never waits for the pass
-            thread.start()
+        try:
+            for thread in self._threads:
+                thread.daemon = True  # a run that ends early never waits for the pass
+                thread.start()
+        except BaseException:  # no thread to be had: none of them may outlive this
+            self.close()
+            raise
         if not self._threads:
             self._run(lists=True, works=False)
 
@@ -194,8 +214,7 @@ class CrcPass:
         """The targets and their chunks."""
         with self._open() as handle:
             end = os.fstat(handle.fileno()).st_size
-            # Not a truncated member: the sequential read reports it.
-            targets = [t for t in _stored_members(handle, end) if t.start + t.size <= end]
+            targets = _disjoint(_stored_members(handle, end), end)
         chunks = [
             (target.member, target.start + offset, min(_CHUNK, target.size - offset))
             for target in targets
@@ -310,7 +329,8 @@ class CrcPass:
         """Stop the threads (each within one read) and wait for them."""
         self._stopped = True
         for thread in self._threads:
-            thread.join()
+            if thread.ident is not None:  # started
+                thread.join()
 
 
 class CrcPending(BaseException):
@@ -364,12 +384,26 @@ def _may_hold_big_members(path: Path | str) -> bool:
     return stat.S_ISREG(facts.st_mode) and facts.st_size >= MIN_MEMBER_BYTES
 
 
+def _same_file(first: Path | str, second: Path | str) -> bool:
+    """Whether both name one file (`./a.model` and `a.model`, or a link and its target)."""
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
 def _start(path: Path | str) -> CrcPass:
     global _active, _interval_before
     _active = CrcPass(path, workers=max(1, min(_usable_cpus() - 1, 3)))
     _interval_before = sys.getswitchinterval()
     sys.setswitchinterval(min(_interval_before, _SWITCH_INTERVAL))
     return _active
+
+
+def stop() -> None:
+    """Stop the pass of this run (its threads end within one read) and forget it: before a
+    fork, which must not copy a process with threads in the middle of their work."""
+    _stop()
 
 
 def _stop() -> None:
@@ -405,8 +439,8 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     them. Not when the run may fork worker processes (`jobs` other than 1 with several
     paths): a fork must not copy a process with threads in the middle of their work."""
     may_fork = jobs != 1 and len(paths) > 1
-    local = [os.fspath(path) for path in paths if not isinstance(path, str)]  # str: a URL
-    if _active is not None and (may_fork or os.fspath(_active.path) not in local):
+    local = [path for path in paths if not isinstance(path, str)]  # str: a URL
+    if _active is not None and (may_fork or not any(_same_file(_active.path, p) for p in local)):
         _stop()  # a guess the command line did not confirm
     first = paths[0] if paths else None
     if _active is None:

@@ -11,9 +11,11 @@ ever made, 30-40 ms once the rules, jsonschema and the graph engine are loaded, 
 memory the operating system takes back a moment later anyway. Frozen, those objects are
 skipped. Nothing of ours waits on that collection: files are closed by `with` blocks, and the
 interpreter flushes the standard streams whatever the collector does.
-"""
 
-from __future__ import annotations
+No `from __future__ import annotations` here or in mar_lint.syspath: under `python -m
+mar_lint` the working folder is still first on the import path until `scrub_import_path()`
+has run, and `__future__` is a module like any other.
+"""
 
 import gc
 import sys
@@ -23,7 +25,7 @@ from mar_lint.syspath import scrub_import_path
 
 def main() -> None:
     """`mar-lint ARGS`: the command line (`mar_lint.cli.main`) with the set-up around it."""
-    scrub_import_path()  # before any import that is not ours or the standard library's
+    scrub_import_path()  # before anything but `gc`, `sys`, `os` and mar_lint.syspath imports
     if sys.argv[1:2] == ["check"]:
         from mar_lint.crc_pass import start_before_parsing
 

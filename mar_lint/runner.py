@@ -13,6 +13,7 @@ from pathlib import Path
 from mar_lint.archive import ArchiveSource
 from mar_lint.config import Settings
 from mar_lint.crc_pass import CrcPending, deferring
+from mar_lint.crc_pass import stop as stop_crc_pass
 from mar_lint.findings import Finding, Problem, Severity
 from mar_lint.limits import memory_backstop, memory_error_message
 from mar_lint.model import ModelView
@@ -342,6 +343,7 @@ def _check_in_processes(
     # spawn and forkserver would start a fresh `python -c` there, importing from it first.
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    stop_crc_pass()  # none should run here (see early_crc_pass); a fork must not copy one
     with ProcessPoolExecutor(
         jobs, mp_context=context, initializer=_start_worker, initargs=(settings,)
     ) as pool:

@@ -1,8 +1,6 @@
 """This process's import path without the working folder (tiny: the command line imports it
 before anything else, so it must not import what sandboxes need)."""
 
-from __future__ import annotations
-
 import os
 import sys
 

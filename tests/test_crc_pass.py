@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import struct
 import zipfile
 import zlib
 from pathlib import Path
@@ -202,10 +203,13 @@ def test_a_guess_before_parsing_is_kept_only_when_the_command_line_confirms_it(
     """mar_lint.launcher starts the pass on the first argument that names a big file, before
     click has parsed anything: `check` keeps it for that file, and replaces a guess that was
     an option's value with a pass on its real target."""
-    crc_pass.start_before_parsing(["--format", "json", str(DIGITS)])
+    spelled_otherwise = f"{DIGITS.parent}/./{DIGITS.name}"  # click's Path drops the "./"
+    crc_pass.start_before_parsing(["--format", "json", spelled_otherwise])
     guessed = crc_pass._active
-    assert guessed is not None and guessed.path == str(DIGITS)
-    assert check(DIGITS).exit_code == 0
+    assert guessed is not None and guessed.path == spelled_otherwise
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crc_pass.CrcPass, "__init__", None)  # no second pass may start
+        assert check(DIGITS).exit_code == 0
     assert claims == [True] and crc_pass._active is None  # kept, used, stopped at the end
 
     output = tmp_path / "report.json"
@@ -223,3 +227,32 @@ def test_no_guess_survives_a_run_that_may_fork(small_members, claims, tmp_path):
     assert crc_pass._active is not None
     assert check(DIGITS, copy, args=("--jobs", "2")).exit_code == 0
     assert claims == [] and crc_pass._active is None
+
+
+def test_entries_naming_one_blob_are_read_once(small_members, tmp_path):
+    """A directory whose 2,000 entries all name one stored blob: the view refuses them
+    (their bytes overlap), and the pass must not CRC the blob 2,000 times for them either.
+    It keeps targets that do not overlap, so it reads the file once at most."""
+    blob = bytes(range(256)) * 16
+    path = tmp_path / "one-blob.model"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("weights.params", blob)
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    entry_at = data.rindex(b"PK\x01\x02", 0, end)
+    entry = bytes(data[entry_at:end])
+    entries = entry * 2_000
+    record = bytearray(data[end:])
+    record[8:20] = struct.pack("<HHII", 2_000, 2_000, len(entries), entry_at)
+    path.write_bytes(bytes(data[:entry_at]) + entries + bytes(record))
+    early = crc_pass.CrcPass(path, 0)
+    assert len(early._targets) == 1
+    assert sum(length for _, _, length in early._chunks) == len(blob)
+    with ArchiveView(path) as view:
+        assert len(view.files) == 2_000 and all(view.refusal(m) for m in view.files[1:])
+    with_pass = check(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crc_pass, "MIN_MEMBER_BYTES", 1 << 62)  # no member is big: no pass
+        without = check(path)
+    assert with_pass.exit_code == without.exit_code == 1
+    assert with_pass.document == without.document

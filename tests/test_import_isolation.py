@@ -9,17 +9,21 @@ sandbox child (started with `-I`, a private working folder and an explicit impor
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import mar_lint_rules
 import pytest
 from hostile_cases import (
     CASES,
     PLANTED_MODULES,
     SENTINEL,
+    planted,
     sample_members,
     write_archive,
     write_folder,
@@ -27,6 +31,8 @@ from hostile_cases import (
 
 # The real pre-commit harness: its hook_repo fixture snapshots this working tree.
 from test_precommit import PRE_COMMIT, git, hook_repo, try_repo  # noqa: F401
+
+import mar_lint
 
 MAR_LINT = Path(sys.executable).with_name("mar-lint")
 CASE_OF = {
@@ -56,6 +62,37 @@ def test_a_module_in_the_checked_folder_never_runs(tmp_path, module):
         assert not (tmp_path / SENTINEL).exists(), f"{module} ran under `mar-lint {command}`"
     # The graph really went through the sandbox (a planted numpy would have been imported).
     assert "MAR902" not in runs["check"].stdout
+
+
+# What `python -m mar_lint` imports after runpy has handed over: the launcher, the early CRC
+# pass and the command line. Before `scrub_import_path()` the working folder is first on the
+# import path (runpy's own imports are Python's business, not ours).
+LAUNCH_IMPORTS = ("__future__.py", "typing.py", "threading.py", "struct.py", "click.py")
+
+
+@pytest.mark.parametrize("module", LAUNCH_IMPORTS)
+def test_python_m_mar_lint_never_imports_from_the_working_folder(tmp_path, module):
+    """As a plain install runs it: no `.pth` import hook has loaded `__future__` or anything
+    else first (`-S`; the import path is given explicitly, after the working folder)."""
+    model = planted(module)(tmp_path)
+    # The packages as a plain install lays them out (an editable install maps them with an
+    # import hook that `-S` leaves out), then the rest of this interpreter's import path.
+    packages = tmp_path / "site"
+    packages.mkdir()
+    for package in (mar_lint, mar_lint_rules):
+        (packages / package.__name__).symlink_to(Path(package.__file__).parent)
+    import_path = [str(packages), *(p for p in sys.path if os.path.isabs(p))]
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "mar_lint", "check", "--format", "json", "."],
+        cwd=model,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(import_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["summary"]["errors"] == 0
+    assert not (tmp_path / SENTINEL).exists(), f"{module} in the working folder ran"
 
 
 def pypi_reachable() -> bool:
