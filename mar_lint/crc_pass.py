@@ -22,6 +22,7 @@ import contextlib
 import io
 import os
 import stat
+import struct
 import sys
 import threading
 import zlib
@@ -156,6 +157,12 @@ def _disjoint(targets: list[_Target], file_size: int) -> list[_Target]:
     return kept
 
 
+def _open_unbuffered(path: Path | str) -> io.FileIO:
+    """`path` open for reading, unbuffered; never blocks on a FIFO swapped in for the file."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    return os.fdopen(os.open(path, flags), "rb", buffering=0)
+
+
 def _identity(facts: os.stat_result) -> tuple[int, int, int, int]:
     return facts.st_dev, facts.st_ino, facts.st_size, facts.st_mtime_ns
 
@@ -227,8 +234,7 @@ class CrcPass:
 
     def _open(self) -> io.FileIO:
         """A new unbuffered handle of the file, the same file every time (or _Broken)."""
-        flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
-        handle = os.fdopen(os.open(self.path, flags), "rb", buffering=0)
+        handle = _open_unbuffered(self.path)
         try:
             facts = os.fstat(handle.fileno())
             if not stat.S_ISREG(facts.st_mode):
@@ -377,11 +383,16 @@ def _usable_cpus() -> int:
 
 
 def _may_hold_big_members(path: Path | str) -> bool:
+    """Whether `path` is a regular file big enough to hold a big member and ends with a zip's
+    end record: a model folder's `.params` file, which pre-commit passes too, does not."""
     try:
         facts = os.stat(path)
-    except OSError:
+        if not stat.S_ISREG(facts.st_mode) or facts.st_size < MIN_MEMBER_BYTES:
+            return False
+        with _open_unbuffered(path) as handle:
+            return zip_records.read_directory_place(handle, facts.st_size) is not None
+    except (OSError, OverflowError, struct.error):
         return False  # the run reports it
-    return stat.S_ISREG(facts.st_mode) and facts.st_size >= MIN_MEMBER_BYTES
 
 
 def _same_file(first: Path | str, second: Path | str) -> bool:
@@ -419,7 +430,7 @@ def _stop() -> None:
 
 def start_before_parsing(args: Sequence[str]) -> None:
     """Start the pass for `mar-lint check ARGS` before click has parsed them (see
-    mar_lint.launcher): on the first argument that names a file which may hold big members.
+    mar_lint.launcher): on the first argument that names a zip which may hold big members.
     A guess, since an option's value may look like a path; `early_crc_pass` keeps the pass
     only when the parsed command line confirms it, and stops it otherwise."""
     if _active is not None:
@@ -436,19 +447,20 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     """While active, the big stored members of one of `paths` (a local zip file) are CRC'd
     in the background, one thread per core but one (the main thread helps when it asks): the
     file the pass started before parsing picked, if it is one of `paths`, else the first of
-    them. Not when the run may fork worker processes (`jobs` other than 1 with several
-    paths): a fork must not copy a process with threads in the middle of their work."""
+    them that is such a zip. Not when the run may fork worker processes (`jobs` other than 1
+    with several paths): a fork must not copy a process with threads in the middle of their
+    work."""
     may_fork = jobs != 1 and len(paths) > 1
     local = [path for path in paths if not isinstance(path, str)]  # str: a URL
     if _active is not None and (may_fork or not any(_same_file(_active.path, p) for p in local)):
         _stop()  # a guess the command line did not confirm
-    first = paths[0] if paths else None
     if _active is None:
-        if may_fork or first is None or isinstance(first, str) or not _may_hold_big_members(first):
+        found = None if may_fork else next(filter(_may_hold_big_members, local), None)
+        if found is None:
             yield
             return
         try:
-            _start(first)
+            _start(found)
         except RuntimeError:  # no thread to be had: the run reads as it always did
             yield
             return

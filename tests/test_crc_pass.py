@@ -256,3 +256,17 @@ def test_entries_naming_one_blob_are_read_once(small_members, tmp_path):
         without = check(path)
     assert with_pass.exit_code == without.exit_code == 1
     assert with_pass.document == without.document
+
+
+def test_the_guess_and_the_pass_skip_big_files_that_are_no_zip(small_members, claims, tmp_path):
+    """pre-commit passes a model folder's `.params` files beside archives: the early read
+    goes to the first path that is a zip, not to the first big file."""
+    weights = tmp_path / "model" / "digits-0000.params"
+    weights.parent.mkdir()
+    with zipfile.ZipFile(DIGITS) as archive:
+        weights.write_bytes(archive.read(PARAMS))  # 9,912 bytes: big, here, and no zip
+    crc_pass.start_before_parsing([str(weights), str(DIGITS)])
+    assert crc_pass._active is not None and crc_pass._active.path == str(DIGITS)
+    crc_pass._stop()
+    assert check(weights, DIGITS).exit_code == 0  # a loose model file, then the archive
+    assert claims == [True]  # the archive's weights, by a pass `check` started on it
