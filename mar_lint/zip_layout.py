@@ -29,6 +29,7 @@ from mar_lint.zip_records import (
     ZIP64_EXTRA,
     data_offset,
     extras,
+    zip64_values,
 )
 
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
@@ -81,12 +82,7 @@ def _directory_name(info: zipfile.ZipInfo) -> bytes:
 
 def _local_sizes(fields: tuple, extra: bytes) -> tuple[int, int]:
     """(compressed, uncompressed) sizes a local header declares, Zip64 extra included."""
-    csize, usize = fields[7], fields[8]
-    zip64 = extras(extra).get(ZIP64_EXTRA, b"")
-    if usize == 0xFFFFFFFF and len(zip64) >= 8:
-        usize, zip64 = struct.unpack_from("<Q", zip64)[0], zip64[8:]
-    if csize == 0xFFFFFFFF and len(zip64) >= 8:
-        csize = struct.unpack_from("<Q", zip64)[0]
+    usize, csize = zip64_values((fields[8], fields[7]), extra)
     return csize, usize
 
 

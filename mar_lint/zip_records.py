@@ -35,15 +35,14 @@ def extras(extra: bytes) -> dict[int, bytes]:
     return found
 
 
-def zip64_values(fields: tuple[int, ...], extra: bytes) -> tuple[int, ...] | None:
+def zip64_values(fields: tuple[int, ...], extra: bytes) -> tuple[int, ...]:
     """`fields` (uncompressed size, compressed size, local header offset: the order of 4.5.3)
-    with each SATURATED one read from the Zip64 extra field; None when that field is short."""
+    with each SATURATED one read from the Zip64 extra field, in turn, while it has bytes; one
+    it has no bytes for stays SATURATED."""
     zip64 = extras(extra).get(ZIP64_EXTRA, b"")
     values = []
     for value in fields:
-        if value == SATURATED:
-            if len(zip64) < 8:
-                return None
+        if value == SATURATED and len(zip64) >= 8:
             value, zip64 = struct.unpack_from("<Q", zip64)[0], zip64[8:]
         values.append(value)
     return tuple(values)
@@ -131,7 +130,7 @@ def central_entries(directory: bytes, count: int) -> Iterator[CentralEntry | Non
         extra = directory[extra_at : extra_at + extra_length]
         at = extra_at + extra_length + comment_length
         values = zip64_values((fields[9], fields[8], fields[16]), extra)
-        if values is None:
+        if SATURATED in values:  # the Zip64 extra field is short
             yield None
             continue
         size, compressed_size, header_offset = values
