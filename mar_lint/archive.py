@@ -108,7 +108,7 @@ class ArchiveSource(Protocol):
     verify_crc: bool  # False: the integrity pass reads nothing that no rule needed
     failure: str | None  # why fetching stopped, once it has
 
-    def open(self) -> BinaryIO | RangeFile: ...
+    def open(self) -> BinaryIO: ...
 
     def close(self) -> None:
         """Let go of what fetching kept (connections, cached bytes)."""
@@ -436,7 +436,7 @@ class ArchiveView:
         """A new binary handle of the whole archive file (local or remote)."""
         if self.source is None:
             return open(self.path, "rb")
-        return cast(BinaryIO, self.source.open())  # a RangeFile reads, seeks and tells as one
+        return self.source.open()
 
     def _open_zip(self) -> None:
         with self.open_file() as handle:

@@ -412,13 +412,8 @@ def _start(path: Path | str) -> CrcPass:
 
 
 def stop() -> None:
-    """Stop the pass of this run (its threads end within one read) and forget it: before a
-    fork, which must not copy a process with threads in the middle of their work."""
-    _stop()
-
-
-def _stop() -> None:
-    """Stop the pass of this run (its threads end within one read) and forget it."""
+    """Stop the pass of this run (its threads end within one read) and forget it: at the end
+    of the run, and before a fork, which must not copy threads in the middle of their work."""
     global _active, _interval_before
     crc_pass, _active = _active, None
     if crc_pass is not None:
@@ -453,7 +448,7 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     may_fork = jobs != 1 and len(paths) > 1
     local = [path for path in paths if not isinstance(path, str)]  # str: a URL
     if _active is not None and (may_fork or not any(_same_file(_active.path, p) for p in local)):
-        _stop()  # a guess the command line did not confirm
+        stop()  # a guess the command line did not confirm
     if _active is None:
         found = None if may_fork else next(filter(_may_hold_big_members, local), None)
         if found is None:
@@ -467,4 +462,4 @@ def early_crc_pass(paths: Sequence[Path | str], jobs: int) -> Iterator[None]:
     try:
         yield
     finally:
-        _stop()
+        stop()

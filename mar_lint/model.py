@@ -192,9 +192,6 @@ class ModelView(ArchiveView):
         # A params index read from the same bytes in another archive (see `rewritten`).
         self._carried_params: ParamsIndex | ParamsError | None = None
 
-    def __enter__(self) -> Self:
-        return self
-
     @classmethod
     def rewritten(
         cls,

@@ -267,6 +267,6 @@ def test_the_guess_and_the_pass_skip_big_files_that_are_no_zip(small_members, cl
         weights.write_bytes(archive.read(PARAMS))  # 9,912 bytes: big, here, and no zip
     crc_pass.start_before_parsing([str(weights), str(DIGITS)])
     assert crc_pass._active is not None and crc_pass._active.path == str(DIGITS)
-    crc_pass._stop()
+    crc_pass.stop()
     assert check(weights, DIGITS).exit_code == 0  # a loose model file, then the archive
     assert claims == [True]  # the archive's weights, by a pass `check` started on it
