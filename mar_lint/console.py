@@ -1,5 +1,5 @@
 """Rich output shared by the text reporter and `explore`: archive text made safe for a
-terminal, the severity colours, a finding as rich `Text`, a problem line.
+terminal, the severity colours, a finding as rich `Text`, a problem line, the totals line.
 
 Everything here builds `Text` objects, never markup strings: archive text quotes shapes like
 [1, 3, 224, 224], and rich would read them as markup.
@@ -13,6 +13,7 @@ from typing import Any
 from rich.text import Text
 
 from mar_lint.findings import Finding, Severity
+from mar_lint.text import plural
 
 STYLES = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 
@@ -57,3 +58,18 @@ def finding_text(finding: Finding) -> Text:
     elif finding.hint:
         line.append(f"\n    hint: {terminal_safe(finding.hint)}", "green")
     return line
+
+
+def totals_text(totals: dict[str, int], text: Text) -> Text:
+    """`text` followed by the counts of `mar_lint.runner.summarize` (errors, warnings, info)
+    and what `mar-lint repack` fixes, with and without `--unsafe-fixes`."""
+    text.append(
+        plural(totals["errors"], "error"), STYLES[Severity.ERROR] if totals["errors"] else "green"
+    )
+    text.append(f", {plural(totals['warnings'], 'warning')}, {totals['info']} info")
+    if totals["fixable_safe"]:
+        text.append(f"; {totals['fixable_safe']} fixable with `mar-lint repack`")
+    if totals["fixable"] > totals["fixable_safe"]:
+        unsafe = totals["fixable"] - totals["fixable_safe"]
+        text.append(f"; {unsafe} more with `mar-lint repack --unsafe-fixes`")
+    return text

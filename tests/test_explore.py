@@ -81,7 +81,7 @@ def test_overview_of_a_clean_archive(tmp_path, cnn_model):
         "class DigitsService(MXNetVisionService)",
         "def _preprocess",
         "10 labels: class_0, class_1",
-        "error(s)",
+        "0 errors",
     ):
         assert expected in out, expected
 

@@ -28,10 +28,16 @@ from rich.text import Text
 from rich.tree import Tree
 
 from mar_lint.archive import Member
-from mar_lint.console import STYLES, finding_text, problem_text, safe_text, terminal_safe
+from mar_lint.console import (
+    finding_text,
+    problem_text,
+    safe_text,
+    terminal_safe,
+    totals_text,
+)
 from mar_lint.explore.reading import PROGRESS_MIN_BYTES, ExploreView
 from mar_lint.extract import ExtractResult
-from mar_lint.findings import Finding, Severity
+from mar_lint.findings import Finding
 from mar_lint.graphviz import format_shape
 from mar_lint.model import LABELS_FILE
 from mar_lint.remote import size_text
@@ -297,13 +303,7 @@ def render_labels(section: dict[str, Any]) -> RenderableType:
 
 
 def render_check(section: dict[str, Any], findings: Sequence[Finding]) -> RenderableType:
-    totals = section["summary"]
-    line = Text(
-        f"{totals['errors']} error(s)", STYLES[Severity.ERROR] if totals["errors"] else "green"
-    )
-    line.append(f", {totals['warnings']} warning(s), {totals['info']} info")
-    if totals["fixable"]:
-        line.append(f"; {totals['fixable']} fixable with `mar-lint repack`")
+    line = totals_text(section["summary"], Text())
     return Group(line, *(finding_text(f) for f in findings))
 
 

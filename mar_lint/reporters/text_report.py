@@ -8,8 +8,7 @@ from typing import TextIO
 from rich.console import Console
 from rich.text import Text
 
-from mar_lint.console import STYLES, finding_text, terminal_safe
-from mar_lint.findings import Severity
+from mar_lint.console import finding_text, terminal_safe, totals_text
 from mar_lint.registry import Registry
 from mar_lint.runner import ArchiveReport, summarize
 from mar_lint.text import plural
@@ -34,14 +33,5 @@ def render(
     if quiet:
         return
     totals = summarize(reports)
-    summary = Text(f"\nChecked {plural(totals['archives'], 'archive')}: ", "bold")
-    summary.append(
-        plural(totals["errors"], "error"), STYLES[Severity.ERROR] if totals["errors"] else "green"
-    )
-    summary.append(f", {plural(totals['warnings'], 'warning')}, {totals['info']} info")
-    if totals["fixable_safe"]:
-        summary.append(f"; {totals['fixable_safe']} fixable with `mar-lint repack`")
-    if totals["fixable"] > totals["fixable_safe"]:
-        unsafe = totals["fixable"] - totals["fixable_safe"]
-        summary.append(f"; {unsafe} more with `mar-lint repack --unsafe-fixes`")
-    console.print(summary)
+    heading = Text(f"\nChecked {plural(totals['archives'], 'archive')}: ", "bold")
+    console.print(totals_text(totals, heading))
