@@ -31,7 +31,6 @@ __all__ = [
     "GraphSummary",
     "attr_maps",
     "check_graph_structure",
-    "format_version",
     "merged_attrs",
     "saved_version",
     "summarize_graph",
@@ -174,11 +173,6 @@ def saved_version(doc: object) -> int | None:
     ):
         return value[1]
     return None
-
-
-def format_version(number: int) -> str:
-    """10901 -> "1.9.1", 1000 -> "0.10.0", 905 -> "0.9.5" (MAJOR*10000+MINOR*100+PATCH)."""
-    return f"{number // 10000}.{number // 100 % 100}.{number % 100}"
 
 
 def summarize_graph(doc: dict) -> GraphSummary:
@@ -357,8 +351,8 @@ class StructureValidator:
     """Checks one symbol document and records what MXNet would refuse, crash on or misread.
 
     Each `check_*` method records the issues it finds (`issues`); none raises on bad input.
-    Messages and pointers are built only when an issue is found, so a clean 200,000-node
-    graph costs little more than one pass over its nodes and edges."""
+    Messages and pointers are built only when an issue is found (a node's label once per node),
+    so a clean 200,000-node graph costs little more than one pass over its nodes and edges."""
 
     def __init__(self, max_nodes: int, version: int | None) -> None:
         self.issues: list[GraphIssue] = []
@@ -478,14 +472,15 @@ class StructureValidator:
         info = _Node(
             name if isinstance(name, str) else None, op if isinstance(op, str) and op else None
         )
-        self.check_node_keys(node, ptr, info.label(i))
-        self.check_op_and_name(node, ptr, i, info.label(i))
-        self.check_inputs(node, ptr, info, info.label(i))
+        label = info.label(i)
+        self.check_node_keys(node, ptr, label)
+        self.check_op_and_name(node, ptr, i, label)
+        self.check_inputs(node, ptr, info, label)
         if len(node) > 3:  # optional keys present (the common variable has only 3)
-            self.check_attr_maps(node, ptr, info.label(i))
-            self.check_optional_keys(node, ptr, info.label(i), depth, subgraphs)
+            self.check_attr_maps(node, ptr, label)
+            self.check_optional_keys(node, ptr, label, depth, subgraphs)
         if info.op in _CONTROL_FLOW:
-            self.check_control_flow(node, ptr, info.label(i))
+            self.check_control_flow(node, ptr, label)
         return info
 
     def check_node_keys(self, node: dict, ptr: str, label: str) -> None:

@@ -20,10 +20,10 @@ from graph_archives import relu_chains
 from mar_lint.graph_structure import (
     GraphIssue,
     check_graph_structure,
-    format_version,
     saved_version,
     summarize_graph,
 )
+from mar_lint.versions import version_from_int
 
 mx = pytest.importorskip("mxnet")
 
@@ -735,7 +735,7 @@ def test_large_chain_is_linear_and_limited():
     ],
 )
 def test_format_version(number, text):
-    assert format_version(number) == text
+    assert str(version_from_int(number)) == text
 
 
 @pytest.mark.parametrize(
