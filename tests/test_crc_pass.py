@@ -15,6 +15,7 @@ from conftest import check, run_cli
 
 from mar_lint import crc_pass
 from mar_lint.archive import ArchiveView
+from mar_lint.zip_records import data_offset
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DIGITS = FIXTURES / "digits.model"
@@ -51,10 +52,8 @@ def damaged_copy(tmp_path: Path, name: str = PARAMS) -> Path:
     with zipfile.ZipFile(copy) as archive:
         info = archive.getinfo(name)
     data = bytearray(copy.read_bytes())
-    name_length = int.from_bytes(data[info.header_offset + 26 : info.header_offset + 28], "little")
-    extra_length = int.from_bytes(data[info.header_offset + 28 : info.header_offset + 30], "little")
-    at = info.header_offset + 30 + name_length + extra_length + info.compress_size // 2
-    data[at] ^= 0xFF
+    at = data_offset(bytes(data[info.header_offset :]), info.header_offset)
+    data[at + info.compress_size // 2] ^= 0xFF
     copy.write_bytes(bytes(data))
     return copy
 

@@ -29,7 +29,7 @@ from mar_lint.model import ModelView
 from mar_lint.registry import load_registry
 from mar_lint.runner import Checker
 from mar_lint.sandbox import Sandbox, SandboxFailure
-from mar_lint.zip_layout import data_offset
+from mar_lint.zip_records import data_offset
 
 # Test archives hold duplicate names on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore:Duplicate name:UserWarning")

@@ -36,7 +36,7 @@ from builders import (
 from graph_archives import FIXTURES, GraphArchive, graph_names
 from mms_oracle.harness import OracleUnavailable, Verdict, install_mms, missing_runtime, serve
 
-from mar_lint.zip_layout import data_offset
+from mar_lint.zip_records import data_offset
 
 pytestmark = [
     pytest.mark.mms_oracle,
@@ -192,10 +192,6 @@ def graph_variant(case_id: str, graph: str, **changes: Any) -> Case:
             folder / f"{case_id.split(':')[-1]}.model"
         ),
     )
-
-
-def mobilenet_symbol(models: dict[str, ExportedModel]) -> bytes:
-    return models["mobilenet"].symbol
 
 
 CASES: list[Case] = [

@@ -13,7 +13,7 @@ import pytest
 from builders import ArchiveSpec, write_zip
 from conftest import check, run_cli
 
-from mar_lint.zip_layout import data_offset
+from mar_lint.zip_records import data_offset
 
 
 def raw_members(path: Path) -> dict[str, tuple[int, int, int, bytes]]:
