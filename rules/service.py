@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from mar_lint.findings import Consequence, Problem, json_pointer
 from mar_lint.model import ModelView
 from mar_lint.registry import rule
+from mar_lint.signatures import shaped_entries
 from mar_lint.text import plural
 
 # MMS's image services: their `_preprocess` decodes each JPEG to 3 channels, resizes it to
@@ -173,12 +174,8 @@ def image_input(view: ModelView) -> Iterator[Problem]:
     provider = service.provider("_preprocess") if service else None
     if service is None or provider not in IMAGE_PREPROCESS or signature is None:
         return
-    inputs = signature.value.get("inputs")
-    for index, entry in enumerate(inputs if isinstance(inputs, list) else []):
-        shape = entry.get("data_shape") if isinstance(entry, dict) else None
-        if not isinstance(shape, list):
-            continue
-        name = entry.get("data_name")
+    for index, entry in shaped_entries(signature.value, "inputs"):
+        shape, name = entry["data_shape"], entry.get("data_name")
         if len(shape) != 4:
             problem = f"needs 4 dimensions like [0, 3, 224, 224], not {shape}"
         elif shape[1] != 3:
