@@ -251,6 +251,13 @@ class ModelView(ArchiveView):
         model = manifest.value.get("Model") if manifest else None
         return model if isinstance(model, dict) else {}
 
+    @property
+    def gluon_imperative(self) -> bool:
+        """Whether the manifest's `Model-Format` is `Gluon-Imperative`: MMS then builds the
+        network from Python blocks, so there is no graph to need and no graph to name the
+        weights."""
+        return self.model_entry.get("Model-Format") == "Gluon-Imperative"
+
     @cached_property
     def carried_schema(self) -> CarriedSchemaVerdict | None:
         """The manifest checked against the archive's own `manifest-schema.json`; None when
@@ -652,7 +659,7 @@ class ModelView(ArchiveView):
         member = self.model_file("Parameters")
         if not isinstance(index, ParamsIndex) or not index.has_names or graph is None:
             return None
-        if not graph.loaded or self.model_entry.get("Model-Format") == "Gluon-Imperative":
+        if not graph.loaded or self.gluon_imperative:
             return None
         inputs = set(self.input_shapes)
         if member is None or not inputs or not inputs <= set(graph.arguments):

@@ -42,10 +42,7 @@ def symbol_invalid(view: ModelView) -> Iterator[Problem]:
     """
     document = view.symbol
     if document.member is None:
-        if (
-            "Symbol" not in view.references
-            and view.model_entry.get("Model-Format") != "Gluon-Imperative"
-        ):
+        if "Symbol" not in view.references and not view.gluon_imperative:
             yield Problem("the archive has no <prefix>-symbol.json graph")
         return
     member = document.member.name

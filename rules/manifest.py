@@ -235,7 +235,7 @@ def missing_reference(view: ModelView) -> Iterator[Problem]:
 
 def _reference_problems(view: ModelView) -> Iterator[tuple[Reference, str, Fix | None]]:
     """(reference, message, fix) for each reference that matches no file or several."""
-    gluon = view.model_entry.get("Model-Format") == "Gluon-Imperative"
+    gluon = view.gluon_imperative
     for reference in view.references.values():
         value, key, matches = reference.value, reference.key, reference.matches
         if not isinstance(value, str) or unsafe_path_reason(value):

@@ -64,7 +64,7 @@ def params_invalid(view: ModelView) -> Iterator[Problem]:
         return
     if not isinstance(index, ParamsIndex):
         return
-    symbolic = view.model_entry.get("Model-Format") != "Gluon-Imperative"
+    symbolic = not view.gluon_imperative
     for message in facts.load_problems(index, symbolic):
         yield Problem(message, member=member.name)
 
@@ -79,7 +79,7 @@ def _no_params_member(view: ModelView) -> Iterator[Problem]:
             f"{len(found)} .params files ({listed(found)}) and the manifest names none: MMS "
             "expects exactly one"
         )
-    elif not found and view.model_entry.get("Model-Format") != "Gluon-Imperative":
+    elif not found and not view.gluon_imperative:
         if view.symbol.member is not None:
             yield Problem("the archive has a graph but no <prefix>-<epoch>.params weights")
 
