@@ -42,14 +42,17 @@ def rule_json(rule: Rule) -> dict[str, Any]:
     }
 
 
+def _body(rule: Rule) -> str:
+    """The page below the rule's heading and summary, as markdown."""
+    doc = parse_rule_doc(rule.doc)
+    return f"Fix availability: {doc.fix_availability}.\n\n{as_markdown(doc)}"
+
+
 def explain(rule: Rule) -> str:
     """The rule's page, as markdown: what ruff's `ruff rule CODE` prints, for a mar-lint code."""
-    doc = parse_rule_doc(rule.doc)
     return (
         f"{rule.code} {rule.name} ({rule.severity.value}; {rule.consequence_text})\n\n"
-        + reflowed(
-            f"{rule.summary}\n\nFix availability: {doc.fix_availability}.\n\n{as_markdown(doc)}"
-        )
+        + reflowed(f"{rule.summary}\n\n{_body(rule)}")
     )
 
 
@@ -61,7 +64,6 @@ def print_explained(rule: Rule) -> None:
     from rich.console import Console  # imported only when a person reads it
     from rich.markdown import Markdown
 
-    doc = parse_rule_doc(rule.doc)
     console = Console(highlight=False)
     console.print(
         f"[bold]{rule.code}[/] [cyan]{rule.name}[/] ({rule.severity.value}; "
@@ -69,7 +71,7 @@ def print_explained(rule: Rule) -> None:
         markup=True,
     )
     console.print(rule.summary, markup=False)
-    console.print(Markdown(f"Fix availability: {doc.fix_availability}.\n\n{as_markdown(doc)}"))
+    console.print(Markdown(_body(rule)))
 
 
 @click.command("rule")
