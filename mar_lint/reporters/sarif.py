@@ -16,7 +16,7 @@ from mar_lint import __version__
 from mar_lint.findings import Finding, Severity
 from mar_lint.json_output import strict_dumps
 from mar_lint.registry import Registry, Rule
-from mar_lint.rule_docs import parse_rule_doc
+from mar_lint.rule_docs import as_markdown, parse_rule_doc
 from mar_lint.runner import ArchiveReport
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -24,7 +24,7 @@ LEVELS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "
 
 
 def rule_descriptor(rule: Rule) -> dict[str, Any]:
-    why = parse_rule_doc(rule.doc).why  # the why alone: the example and fix are in help
+    doc = parse_rule_doc(rule.doc)
     properties: dict[str, Any] = {"needsMxnet": rule.needs_mxnet, "origin": rule.origin}
     if rule.consequence is not None:  # the engine's own codes (9xx) are about mar-lint
         properties["consequence"] = rule.consequence.value
@@ -32,8 +32,9 @@ def rule_descriptor(rule: Rule) -> dict[str, Any]:
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": why or rule.summary},
-        "help": {"text": rule.doc, "markdown": rule.doc},
+        # the why alone: the example and fix are in help
+        "fullDescription": {"text": doc.why or rule.summary},
+        "help": {"text": rule.doc, "markdown": as_markdown(doc)},
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": properties,
     }
